@@ -1,0 +1,33 @@
+// Package tracklink learns where a ticket shop's visits and sales come from.
+//
+// A host adds three pieces to its own web app:
+//
+//   - middleware.Middleware classifies every landing (promoter links, campaign
+//     links with utm_* parameters, click ids, referrers, in-app browsers,
+//     direct visits), stamps the browser session and counts visits per event
+//     and source, in one store round trip.
+//   - webhook.NewHandler verifies signed order events from the payment
+//     provider and attributes each paid order exactly once to the session's
+//     promoter or source.
+//   - report answers the organiser's questions: event traffic by source,
+//     campaign links, promoters, orders CSV and a live stream of sales.
+//
+// This root package holds the domain: Touch, Channel, Visit, Order,
+// Attribution, the Store contract and Classify. It does no I/O.
+//
+// Quick start:
+//
+//	store := memstore.New() // or redisstore.New(rdb, redisstore.Options{})
+//	mw, err := middleware.New(middleware.Config{Store: store, SessionKeys: [][]byte{key}})
+//	mux.HandleFunc("POST /events/{slug}/checkout", func(w http.ResponseWriter, r *http.Request) {
+//		v, _ := tracklink.FromContext(r.Context())
+//		// hand v.Session to the payment provider (Stripe client_reference_id)
+//	})
+//	wh, err := webhook.NewHandler(webhook.Config{
+//		Store:    store,
+//		Provider: webhook.StandardWebhooks(secret), // or webhook.Stripe(secret)
+//		Hooks:    tracklink.Hooks{OnAttributed: report},
+//	})
+//	mux.Handle("POST /webhooks/orders", wh)
+//	http.ListenAndServe(addr, mw.Handler(mux))
+package tracklink
