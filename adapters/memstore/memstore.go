@@ -1,0 +1,232 @@
+// Package memstore is tracklink's in-process store: the embedded default
+// (a single process, nothing to run beside it) and the reference behaviour
+// every other adapter must match (tracklinktest.TestStore runs on it).
+//
+// A Store implements tracklink.Store and tracklink.ReportStore. It is safe
+// for concurrent use; every method is one critical section under one mutex,
+// so each operation is atomic exactly as the contracts ask.
+//
+// # Expiry
+//
+// A session's touches and the visits it already counted live TTL after the
+// session's last Stamp (sliding, per session across all its events and the
+// site-wide scope: a landing on any page keeps the whole session alive).
+// Expired sessions are invisible at once (reads compare with Options.Now)
+// and are swept inside Stamp, amortised: when the number of sessions held
+// reaches twice what the previous sweep left (and at least
+// Options.SweepMin), Stamp drops every expired one. No goroutine runs in the
+// background, so there is nothing to Close.
+//
+// # Memory
+//
+//   - Sessions: at most about twice the live sessions (plus SweepMin), each
+//     holding one touch per event it landed on and the (event, source, day)
+//     triples it counted; a session keeps at most MaxSessionMarks such
+//     triples, forgetting those of other days first.
+//   - Aggregates grow with events × days × source keys and promoters × days,
+//     never with visits or orders.
+//   - Orders: every recorded attribution and every early refund (a
+//     tombstone) is kept for the life of the process, so duplicate webhook
+//     deliveries are caught whenever they come. Nothing expires orders: a
+//     memstore is for one process whose restarts forget everything; use a
+//     persistent store (redisstore) when figures must survive.
+package memstore
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/tracklink/tracklink"
+)
+
+// Sentinel errors, compared with errors.Is.
+var (
+	// ErrInvalid is wrapped by errors about bad arguments: an invalid
+	// session reference, promoter code, link, group name or date range.
+	ErrInvalid = errors.New("memstore: invalid argument")
+	// ErrConflict is wrapped when a promo code already belongs to another
+	// promoter.
+	ErrConflict = errors.New("memstore: conflict")
+)
+
+// Compile-time guards.
+var (
+	_ tracklink.Store       = (*Store)(nil)
+	_ tracklink.ReportStore = (*Store)(nil)
+)
+
+// Options configure a Store. The zero value is the default.
+type Options struct {
+	// Now is the clock sessions expire by and the time given to promoters
+	// and links saved without one. Default time.Now.
+	Now func() time.Time
+	// SweepMin is the number of sessions below which Stamp never sweeps
+	// expired ones. Default 1024; it only trades memory against sweeps.
+	SweepMin int
+	// SubscriberBuffer is the buffer of each Subscribe channel; changes
+	// beyond it are dropped for that subscriber. Default 64.
+	SubscriberBuffer int
+}
+
+func (o *Options) setDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SweepMin <= 0 {
+		o.SweepMin = 1024
+	}
+	if o.SubscriberBuffer <= 0 {
+		o.SubscriberBuffer = 64
+	}
+}
+
+// MaxSessionMarks bounds the visit marks ((event, source key, day) triples
+// already counted) one session keeps. Past it, Stamp forgets the marks of
+// days other than the landing's; a session landing on more than this many
+// distinct event × source pairs in one day may then count a pair twice.
+const MaxSessionMarks = 256
+
+// Store is an in-process tracklink.Store and tracklink.ReportStore. Create
+// it with New or NewWithOptions.
+type Store struct {
+	now        func() time.Time
+	sweepMin   int
+	subBuf     int
+	mu         sync.RWMutex
+	sessions   map[string]*session
+	sweepAt    int                     // len(sessions) that triggers a sweep
+	events     map[string]*eventAgg    // by event slug ("" = site-wide)
+	promoters  map[string]*promoterAgg // by promoter code
+	orders     map[string]*order       // by order id
+	tombstones map[string]time.Time    // refunds of orders not recorded yet
+	registry   map[string]*tracklink.Promoter
+	promo      map[string]string // promo code → promoter code
+	groups     map[string]struct{}
+	links      map[string]tracklink.Link
+
+	subMu sync.Mutex
+	subs  map[*subscriber]struct{}
+}
+
+type session struct {
+	expires time.Time
+	touches map[string]tracklink.Touch // by event, "" = site-wide
+	marks   map[mark]struct{}          // visits counted
+}
+
+type mark struct{ event, key, day string }
+
+type eventAgg struct {
+	days  map[string]map[string]*tracklink.Counts // day → key → counts
+	total map[string]*tracklink.Counts            // key → counts
+}
+
+type promoterAgg struct {
+	total  tracklink.Counts
+	events map[string]*tracklink.Counts // event → counts
+	days   map[string]*tracklink.Counts // day → counts
+}
+
+type order struct {
+	a      tracklink.Attribution
+	outbox []tracklink.HookKind // queue order, no duplicates
+}
+
+// New returns an empty Store with the default options.
+func New() *Store { return NewWithOptions(Options{}) }
+
+// NewWithOptions returns an empty Store configured by o.
+func NewWithOptions(o Options) *Store {
+	o.setDefaults()
+	return &Store{
+		now:        o.Now,
+		sweepMin:   o.SweepMin,
+		subBuf:     o.SubscriberBuffer,
+		sessions:   make(map[string]*session),
+		sweepAt:    o.SweepMin,
+		events:     make(map[string]*eventAgg),
+		promoters:  make(map[string]*promoterAgg),
+		orders:     make(map[string]*order),
+		tombstones: make(map[string]time.Time),
+		registry:   make(map[string]*tracklink.Promoter),
+		promo:      make(map[string]string),
+		groups:     make(map[string]struct{}),
+		links:      make(map[string]tracklink.Link),
+		subs:       make(map[*subscriber]struct{}),
+	}
+}
+
+// counts returns the counts of key in m, creating them.
+func counts(m map[string]*tracklink.Counts, key string) *tracklink.Counts {
+	c := m[key]
+	if c == nil {
+		c = &tracklink.Counts{}
+		m[key] = c
+	}
+	return c
+}
+
+func (s *Store) event(name string) *eventAgg {
+	e := s.events[name]
+	if e == nil {
+		e = &eventAgg{days: make(map[string]map[string]*tracklink.Counts), total: make(map[string]*tracklink.Counts)}
+		s.events[name] = e
+	}
+	return e
+}
+
+func (e *eventAgg) day(day string) map[string]*tracklink.Counts {
+	m := e.days[day]
+	if m == nil {
+		m = make(map[string]*tracklink.Counts)
+		e.days[day] = m
+	}
+	return m
+}
+
+func (s *Store) promoter(code string) *promoterAgg {
+	p := s.promoters[code]
+	if p == nil {
+		p = &promoterAgg{events: make(map[string]*tracklink.Counts), days: make(map[string]*tracklink.Counts)}
+		s.promoters[code] = p
+	}
+	return p
+}
+
+// promoterOf returns the promoter code a touch credits, "" for none. The
+// DeletedPromoter bucket has no per-promoter figures.
+func promoterOf(t tracklink.Touch) string {
+	if t.Channel != tracklink.ChannelPromoter || t.Promoter == "" || t.Promoter == tracklink.DeletedPromoter {
+		return ""
+	}
+	return t.Promoter
+}
+
+// copyCounts returns c with its own Revenue map, zero amounts dropped.
+func copyCounts(c tracklink.Counts) tracklink.Counts {
+	out := c
+	out.Revenue = nil
+	for cur, v := range c.Revenue {
+		if v == 0 {
+			continue
+		}
+		if out.Revenue == nil {
+			out.Revenue = make(map[string]int64, len(c.Revenue))
+		}
+		out.Revenue[cur] = v
+	}
+	return out
+}
+
+func isZero(c *tracklink.Counts) bool {
+	if c.Visits != 0 || c.Orders != 0 || c.Tickets != 0 || c.Excluded != 0 {
+		return false
+	}
+	for _, v := range c.Revenue {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}

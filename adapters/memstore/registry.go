@@ -1,0 +1,406 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/tracklink/tracklink"
+)
+
+// MaxGroupLen is the longest group name, in bytes.
+const MaxGroupLen = 64
+
+// MaxLinkIDLen is the longest campaign link id, in bytes.
+const MaxLinkIDLen = 32
+
+// SavePromoter creates or replaces the promoter with p.Code, normalised
+// with tracklink.NormalizePromoter (an invalid code is refused with
+// ErrInvalid; DeletedPromoter is not a valid code). Groups and Events are
+// sets: trimmed, deduplicated and sorted; groups unknown to the registry
+// are added to it. PromoCodes are trimmed, lowercased, deduplicated and
+// sorted, each 1 to 64 printable bytes; a promo code owned by another
+// promoter is refused with ErrConflict and nothing is saved. Replacing a
+// promoter releases the promo codes it no longer lists. A zero Created is
+// kept from the promoter being replaced, else set to Now.
+func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	code, ok := tracklink.NormalizePromoter(p.Code)
+	if !ok {
+		return fmt.Errorf("%w: promoter code %q is not [A-Za-z0-9_-]{1,64}", ErrInvalid, clip(p.Code))
+	}
+	np := tracklink.Promoter{Code: code, Name: p.Name, Created: p.Created}
+	for _, g := range p.Groups {
+		g, err := groupName(g)
+		if err != nil {
+			return err
+		}
+		np.Groups = append(np.Groups, g)
+	}
+	for _, e := range p.Events {
+		if !tracklink.ValidEvent(e) {
+			return fmt.Errorf("%w: event slug %q is not [a-z0-9-]{1,64}", ErrInvalid, clip(e))
+		}
+		np.Events = append(np.Events, e)
+	}
+	for _, pc := range p.PromoCodes {
+		pc = strings.ToLower(strings.TrimSpace(pc))
+		if !validPromoCode(pc) {
+			return fmt.Errorf("%w: promo code %q is not 1 to %d printable bytes", ErrInvalid, clip(pc), tracklink.MaxPromoterLen)
+		}
+		np.PromoCodes = append(np.PromoCodes, pc)
+	}
+	np.Groups, np.Events, np.PromoCodes = set(np.Groups), set(np.Events), set(np.PromoCodes)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, pc := range np.PromoCodes {
+		if owner, ok := s.promo[pc]; ok && owner != code {
+			return fmt.Errorf("%w: promo code %q belongs to promoter %q", ErrConflict, pc, owner)
+		}
+	}
+	if old := s.registry[code]; old != nil {
+		for _, pc := range old.PromoCodes {
+			delete(s.promo, pc)
+		}
+		if np.Created.IsZero() {
+			np.Created = old.Created
+		}
+	}
+	if np.Created.IsZero() {
+		np.Created = s.now()
+	}
+	for _, pc := range np.PromoCodes {
+		s.promo[pc] = code
+	}
+	for _, g := range np.Groups {
+		s.groups[g] = struct{}{}
+	}
+	s.registry[code] = &np
+	return nil
+}
+
+// Promoter returns a copy of the promoter with code (case-insensitive); ok
+// is false when there is none or code is not a valid code.
+func (s *Store) Promoter(ctx context.Context, code string) (tracklink.Promoter, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return tracklink.Promoter{}, false, err
+	}
+	code, ok := tracklink.NormalizePromoter(code)
+	if !ok {
+		return tracklink.Promoter{}, false, nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p := s.registry[code]
+	if p == nil {
+		return tracklink.Promoter{}, false, nil
+	}
+	return copyPromoter(p), true, nil
+}
+
+// Promoters returns copies of every promoter, ordered by code.
+func (s *Store) Promoters(ctx context.Context) ([]tracklink.Promoter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	ps := make([]tracklink.Promoter, 0, len(s.registry))
+	for _, p := range s.registry {
+		ps = append(ps, copyPromoter(p))
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(ps, func(a, b tracklink.Promoter) int { return strings.Compare(a.Code, b.Code) })
+	return ps, nil
+}
+
+// PromoterByPromoCode returns the code of the promoter owning the checkout
+// promo code, compared case-insensitively after trimming spaces.
+func (s *Store) PromoterByPromoCode(ctx context.Context, promo string) (string, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	promo = strings.ToLower(strings.TrimSpace(promo))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	code, ok := s.promo[promo]
+	return code, ok, nil
+}
+
+// DeletePromoter permanently removes the promoter with code: its registry
+// entry and promo codes; its figures, folded into the source
+// tracklink.DeletedPromoter of each event (key "promoter|~deleted", visits
+// included, every day and all time) so event totals stay right; its own
+// totals, per-event and daily figures, dropped; and its code on stored
+// attributions, whose Touch.Promoter and Touch.Source become
+// DeletedPromoter and Touch.Evidence "deleted promoter" (their figures
+// stay). A later refund of such an order is taken off DeletedPromoter.
+//
+// Live sessions' touches are left alone (they expire with their TTL): an
+// order placed from one of them, or a new landing on the promoter's link,
+// credits the code again from scratch. Deleting an unknown code is not an
+// error; an invalid one wraps ErrInvalid.
+func (s *Store) DeletePromoter(ctx context.Context, code string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	code, ok := tracklink.NormalizePromoter(code)
+	if !ok {
+		return fmt.Errorf("%w: promoter code is not [A-Za-z0-9_-]{1,64}", ErrInvalid)
+	}
+	key := string(tracklink.ChannelPromoter) + "|" + code
+	del := string(tracklink.ChannelPromoter) + "|" + tracklink.DeletedPromoter
+	fold := func(m map[string]*tracklink.Counts) {
+		if c := m[key]; c != nil {
+			counts(m, del).Add(*c)
+			delete(m, key)
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.registry[code]; p != nil {
+		for _, pc := range p.PromoCodes {
+			delete(s.promo, pc)
+		}
+		delete(s.registry, code)
+	}
+	for _, e := range s.events {
+		for _, m := range e.days {
+			fold(m)
+		}
+		fold(e.total)
+	}
+	delete(s.promoters, code)
+	for _, o := range s.orders {
+		t := &o.a.Touch
+		if t.Channel == tracklink.ChannelPromoter && (t.Promoter == code || t.Source == code) {
+			t.Promoter, t.Source, t.Evidence = tracklink.DeletedPromoter, tracklink.DeletedPromoter, "deleted promoter"
+		}
+	}
+	return nil
+}
+
+// Groups returns the group names, sorted.
+func (s *Store) Groups(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	gs := slices.Collect(maps.Keys(s.groups))
+	s.mu.RUnlock()
+	slices.Sort(gs)
+	return gs, nil
+}
+
+// SaveGroup creates a group. Names are trimmed, 1 to MaxGroupLen bytes
+// without control characters (else ErrInvalid); saving an existing group is
+// not an error.
+func (s *Store) SaveGroup(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name, err := groupName(name)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.groups[name] = struct{}{}
+	s.mu.Unlock()
+	return nil
+}
+
+// RenameGroup renames group from to to, in the registry and on every
+// promoter in it. Renaming onto an existing group merges the two; renaming
+// a group nobody has does nothing.
+func (s *Store) RenameGroup(ctx context.Context, from, to string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	to, err := groupName(to)
+	if err != nil {
+		return err
+	}
+	from = strings.TrimSpace(from)
+	if from == to {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := false
+	if _, ok := s.groups[from]; ok {
+		delete(s.groups, from)
+		found = true
+	}
+	for _, p := range s.registry {
+		if i := slices.Index(p.Groups, from); i >= 0 {
+			p.Groups[i] = to
+			p.Groups = set(p.Groups)
+			found = true
+		}
+	}
+	if found {
+		s.groups[to] = struct{}{}
+	}
+	return nil
+}
+
+// DeleteGroup removes a group from the registry and from every promoter.
+func (s *Store) DeleteGroup(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name = strings.TrimSpace(name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.groups, name)
+	for _, p := range s.registry {
+		p.Groups = slices.DeleteFunc(p.Groups, func(g string) bool { return g == name })
+		if len(p.Groups) == 0 {
+			p.Groups = nil
+		}
+	}
+	return nil
+}
+
+// SaveLink creates or replaces the campaign link with l.ID. The id is
+// [A-Za-z0-9_-]{1,32}, Event a valid slug and UTM.Source required (it is
+// trimmed and lowercased; mapping aliases such as "ig" is the caller's
+// job, as Classify does it); every utm value is at most
+// tracklink.MaxUTMLen bytes. Anything else wraps ErrInvalid. A zero Created
+// is kept from the link being replaced, else set to Now.
+func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.UTM.Source = strings.ToLower(strings.TrimSpace(l.UTM.Source))
+	switch {
+	case !validLinkID(l.ID):
+		return fmt.Errorf("%w: link id %q is not [A-Za-z0-9_-]{1,%d}", ErrInvalid, clip(l.ID), MaxLinkIDLen)
+	case !tracklink.ValidEvent(l.Event):
+		return fmt.Errorf("%w: event slug %q is not [a-z0-9-]{1,64}", ErrInvalid, clip(l.Event))
+	case l.UTM.Source == "":
+		return fmt.Errorf("%w: link %q has no utm_source", ErrInvalid, l.ID)
+	}
+	for _, v := range []string{l.UTM.Source, l.UTM.Medium, l.UTM.Campaign, l.UTM.Content, l.UTM.Term} {
+		if len(v) > tracklink.MaxUTMLen {
+			return fmt.Errorf("%w: link %q: utm value longer than %d bytes", ErrInvalid, l.ID, tracklink.MaxUTMLen)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.Created.IsZero() {
+		if old, ok := s.links[l.ID]; ok {
+			l.Created = old.Created
+		} else {
+			l.Created = s.now()
+		}
+	}
+	s.links[l.ID] = l
+	return nil
+}
+
+// Link returns the campaign link with id.
+func (s *Store) Link(ctx context.Context, id string) (tracklink.Link, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return tracklink.Link{}, false, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	l, ok := s.links[id]
+	return l, ok, nil
+}
+
+// Links returns the campaign links of event ("" for all), oldest first
+// (by Created, then ID).
+func (s *Store) Links(ctx context.Context, event string) ([]tracklink.Link, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	var ls []tracklink.Link
+	for _, l := range s.links {
+		if event == "" || l.Event == event {
+			ls = append(ls, l)
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(ls, func(a, b tracklink.Link) int {
+		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+	})
+	return ls, nil
+}
+
+// DeleteLink removes a campaign link; its figures stay with its
+// utm_source. Deleting a missing link is not an error.
+func (s *Store) DeleteLink(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.links, id)
+	s.mu.Unlock()
+	return nil
+}
+
+func copyPromoter(p *tracklink.Promoter) tracklink.Promoter {
+	c := *p
+	c.Groups = slices.Clone(p.Groups)
+	c.Events = slices.Clone(p.Events)
+	c.PromoCodes = slices.Clone(p.PromoCodes)
+	return c
+}
+
+// set sorts and deduplicates s in place; nil when empty.
+func set(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func groupName(g string) (string, error) {
+	g = strings.TrimSpace(g)
+	if g == "" || len(g) > MaxGroupLen || strings.ContainsFunc(g, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", fmt.Errorf("%w: group name %q is not 1 to %d bytes of text", ErrInvalid, clip(g), MaxGroupLen)
+	}
+	return g, nil
+}
+
+func validPromoCode(s string) bool {
+	if s == "" || len(s) > tracklink.MaxPromoterLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func validLinkID(s string) bool {
+	if s == "" || len(s) > MaxLinkIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

@@ -1,0 +1,124 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/tracklink/tracklink"
+)
+
+// Stamp merges st.Touch into the session's touch for the scope
+// (st.Session, st.Touch.Event), where Event "" is the site-wide scope, with
+// st.Model.Replaces; when the landing does not replace the current touch,
+// Current is the existing one. It slides the whole session's expiry to now
+// + st.TTL and counts a visit once per (session, event, Current.Key(),
+// tracklink.Day(st.Touch.At)) into the event's daily and all-time figures
+// and, for a promoter touch, into the promoter's totals, per-event and daily
+// figures. A touch with a zero At is stamped at the store's Now.
+//
+// A session whose TTL ran out starts afresh: its touches and counted visits
+// are gone. st.Session must be a valid session reference, st.TTL positive
+// and st.Touch.Event "" or a valid event slug, else the error wraps
+// ErrInvalid.
+func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampResult, error) {
+	if err := ctx.Err(); err != nil {
+		return tracklink.StampResult{}, err
+	}
+	switch {
+	case !tracklink.ValidSession(st.Session):
+		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: not a session reference", ErrInvalid)
+	case st.TTL <= 0:
+		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: TTL must be positive", ErrInvalid)
+	case st.Touch.Event != "" && !tracklink.ValidEvent(st.Touch.Event):
+		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: bad event slug", ErrInvalid)
+	}
+	now := s.now()
+	t := st.Touch
+	if t.At.IsZero() {
+		t.At = now
+	}
+	event, day := t.Event, tracklink.Day(t.At)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessions[st.Session]
+	if sess == nil || !now.Before(sess.expires) {
+		if sess == nil {
+			s.maybeSweep(now)
+		}
+		sess = &session{touches: make(map[string]tracklink.Touch, 1), marks: make(map[mark]struct{}, 1)}
+		s.sessions[st.Session] = sess
+	}
+	sess.expires = now.Add(st.TTL)
+
+	cur, ok := sess.touches[event]
+	var curp *tracklink.Touch
+	if ok {
+		curp = &cur
+	}
+	if st.Model.Replaces(curp, t) {
+		cur = t
+		sess.touches[event] = t
+	}
+
+	key := cur.Key()
+	m := mark{event: event, key: key, day: day}
+	if _, seen := sess.marks[m]; seen {
+		return tracklink.StampResult{Current: cur}, nil
+	}
+	if len(sess.marks) >= MaxSessionMarks {
+		maps.DeleteFunc(sess.marks, func(k mark, _ struct{}) bool { return k.day != day })
+		if len(sess.marks) >= MaxSessionMarks {
+			clear(sess.marks)
+		}
+	}
+	sess.marks[m] = struct{}{}
+	e := s.event(event)
+	counts(e.day(day), key).Visits++
+	counts(e.total, key).Visits++
+	if code := promoterOf(cur); code != "" {
+		p := s.promoter(code)
+		p.total.Visits++
+		counts(p.events, event).Visits++
+		counts(p.days, day).Visits++
+	}
+	return tracklink.StampResult{Current: cur, Counted: true}, nil
+}
+
+// maybeSweep drops expired sessions once their number doubled since the
+// last sweep, so sweeping costs O(1) amortised per new session and memory
+// stays within about twice the live sessions. Callers hold s.mu.
+func (s *Store) maybeSweep(now time.Time) {
+	if len(s.sessions) < s.sweepAt {
+		return
+	}
+	maps.DeleteFunc(s.sessions, func(_ string, sess *session) bool { return !now.Before(sess.expires) })
+	s.sweepAt = max(2*len(s.sessions), s.sweepMin)
+}
+
+// Touches returns copies of the session's touch for event and of its
+// site-wide touch; either is nil when absent or when the session expired.
+// For event "" the event touch is nil and the site-wide touch is returned.
+func (s *Store) Touches(ctx context.Context, session, event string) (eventTouch, siteTouch *tracklink.Touch, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sess := s.sessions[session]
+	if sess == nil || !now.Before(sess.expires) {
+		return nil, nil, nil
+	}
+	if event != "" {
+		if t, ok := sess.touches[event]; ok {
+			eventTouch = &t
+		}
+	}
+	if t, ok := sess.touches[""]; ok {
+		siteTouch = &t
+	}
+	return eventTouch, siteTouch, nil
+}

@@ -1,0 +1,107 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tracklink/tracklink"
+	"github.com/tracklink/tracklink/tracklinktest"
+)
+
+// TestSweepBounded stamps many short-lived sessions and checks that Stamp's
+// amortised sweep keeps the sessions held within twice the live ones (plus
+// SweepMin).
+func TestSweepBounded(t *testing.T) {
+	clock := tracklinktest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+	const sweepMin = 64
+	s := NewWithOptions(Options{Now: clock.Now, SweepMin: sweepMin})
+	ctx := context.Background()
+	const live = 100 // sessions alive at any time: TTL 100 ticks, one new session per tick
+	peak := 0
+	for i := range 20000 {
+		touch := tracklink.Touch{Channel: tracklink.ChannelSocial, Source: "instagram", Event: "ev"}
+		if _, err := s.Stamp(ctx, tracklink.Stamp{Session: fmt.Sprintf("s%021d", i), Touch: touch, TTL: 100 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Millisecond)
+		s.mu.RLock()
+		peak = max(peak, len(s.sessions))
+		s.mu.RUnlock()
+	}
+	if limit := 2*live + sweepMin + 1; peak > limit {
+		t.Errorf("peak sessions held = %d, want ≤ %d", peak, limit)
+	}
+	// the figures are all there
+	rows, err := s.EventTraffic(ctx, "ev", "", "")
+	if err != nil || len(rows) != 1 || rows[0].Visits != 20000 {
+		t.Errorf("EventTraffic = %+v, %v; want 20000 visits", rows, err)
+	}
+}
+
+// TestSessionMarksBounded checks that one session cannot grow its visit
+// marks without bound.
+func TestSessionMarksBounded(t *testing.T) {
+	s := New()
+	ctx := context.Background()
+	sess := "abcdefghijklmnopqrstuv"
+	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 * MaxSessionMarks {
+		touch := tracklink.Touch{Channel: tracklink.ChannelReferral, Source: fmt.Sprintf("site%d.example", i), Event: "ev", At: day.AddDate(0, 0, i%3)}
+		if _, err := s.Stamp(ctx, tracklink.Stamp{Session: sess, Touch: touch, TTL: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.sessions[sess].marks); n > MaxSessionMarks {
+		t.Errorf("session holds %d marks, want ≤ %d", n, MaxSessionMarks)
+	}
+}
+
+// TestSlowSubscriberDropped checks that a subscriber that never reads loses
+// changes instead of blocking Record.
+func TestSlowSubscriberDropped(t *testing.T) {
+	s := NewWithOptions(Options{SubscriberBuffer: 4})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := s.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 100 {
+			a := tracklink.Attribution{OrderID: fmt.Sprintf("ord-%d", i), Event: "ev", Currency: "EUR", Tickets: 1, Rule: tracklink.RuleNoTouch, At: time.Now()}
+			if _, err := s.Record(ctx, a); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Record blocked on a slow subscriber")
+	}
+	if len(ch) != 4 {
+		t.Errorf("buffered changes = %d, want 4", len(ch))
+	}
+	s.subMu.Lock()
+	var dropped int64
+	for sub := range s.subs {
+		dropped = sub.dropped
+	}
+	s.subMu.Unlock()
+	if dropped != 96 {
+		t.Errorf("dropped = %d, want 96", dropped)
+	}
+	cancel()
+	for range ch {
+	}
+	s.subMu.Lock()
+	n := len(s.subs)
+	s.subMu.Unlock()
+	if n != 0 {
+		t.Errorf("%d subscribers left after cancel, want 0", n)
+	}
+}

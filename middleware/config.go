@@ -1,0 +1,174 @@
+package middleware
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tracklink/tracklink"
+)
+
+// Config configures a Middleware. The zero value of every field but Store
+// is a documented default.
+type Config struct {
+	// Store keeps touches and visit counts. Required.
+	Store tracklink.Store
+
+	// SessionKeys sign (and optionally encrypt) the session cookie, given in
+	// pairs as for gorilla/sessions.NewCookieStore: an authentication key
+	// (32 or 64 bytes recommended), then an encryption key (16, 24 or 32
+	// bytes, or nil). The first pair signs new cookies; every pair is tried
+	// when reading, so keys rotate by putting the new pair first. Default:
+	// one random key per process, logged as a warning, which means every
+	// restart starts every visitor's session afresh.
+	SessionKeys [][]byte
+
+	// CookieName is the session cookie's name. Default "tl_session", sent as
+	// "__Host-tl_session" while the cookie is Secure, has no Domain and path
+	// "/", so that no subdomain or plain-http page can plant it.
+	CookieName string
+	// CookieDomain sets the cookie's Domain attribute (and so drops the
+	// __Host- prefix). Default: none, the cookie belongs to the exact host.
+	CookieDomain string
+	// Insecure drops the Secure attribute, for sites served over plain http
+	// (local development). Default false: Secure.
+	Insecure bool
+	// SameSite is the cookie's SameSite mode. Default http.SameSiteLaxMode,
+	// which keeps the cookie on top-level navigations from other sites (a
+	// promoter link opened from Instagram) and off cross-site subrequests.
+	SameSite http.SameSite
+	// CookieMaxAge gives the cookie a Max-Age, a persistent attribution
+	// window across browser restarts (e.g. 3 days). Default 0: the cookie
+	// ends when the browser closes. Use it together with TTL.
+	CookieMaxAge time.Duration
+
+	// TTL is how long a session's touches live in the store after its last
+	// tracked request (sliding). It bounds the sessions of browsers that
+	// never close. Default 24h.
+	TTL time.Duration
+	// Model is the attribution model inside a session. Default
+	// tracklink.LastTouch.
+	Model tracklink.Model
+
+	// EventPath finds the event slug in a request path. Default: a path
+	// "/events/{slug}" or below it ("/events/{slug}/tickets"), with slug a
+	// valid tracklink event slug.
+	EventPath func(path string) (slug string, ok bool)
+	// PromoterParams are the query parameters read as promoter codes.
+	// Default {"promoter"}.
+	PromoterParams []string
+	// PlatformHosts are hosts, besides the request's own Host, whose
+	// referrers count as the platform itself (an app domain, a mail
+	// sender's click tracker). A leading "." matches subdomains.
+	PlatformHosts []string
+	// Hosts adds or overrides host → source mappings of the built-in table.
+	Hosts map[string]tracklink.HostSource
+	// CleanURL redirects (302) a landing that carried tracking parameters to
+	// the same URL without them, once, after stamping, so that a URL the
+	// visitor shares onward does not credit the promoter again. Default off.
+	CleanURL bool
+
+	// Skip excludes requests from tracking (health checks, admin pages…).
+	// Skipped requests pass through untouched. Static assets (by file
+	// extension) are always skipped.
+	Skip func(*http.Request) bool
+	// Consent reports whether the visitor agreed to be tracked. When it
+	// returns false nothing is stored, no cookie is set, and the page is
+	// served as usual. Default: nil, tracking without asking (use it where
+	// your jurisdiction allows a first-party, purpose-limited cookie).
+	Consent func(*http.Request) bool
+
+	// StoreTimeout bounds each store call on the request path. Default
+	// 50ms; the page is served without stamping when it runs out.
+	StoreTimeout time.Duration
+	// BreakerThreshold is how many consecutive store failures open the
+	// circuit breaker. Default 5; -1 disables the breaker.
+	BreakerThreshold int
+	// BreakerCooldown is how long the breaker stays open before one request
+	// probes the store again. Default 5s.
+	BreakerCooldown time.Duration
+
+	// Hooks: OnVisit after each stamp, OnError for absorbed errors and
+	// ignored input (rate-limited). Other hooks are the webhook's.
+	Hooks tracklink.Hooks
+	// Logger receives absorbed errors (rate-limited). Default: discards.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+const defaultCookieName = "tl_session"
+
+func (c *Config) setDefaults() {
+	if c.CookieName == "" {
+		c.CookieName = defaultCookieName
+	}
+	if c.SameSite == 0 {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	if c.TTL <= 0 {
+		c.TTL = 24 * time.Hour
+	}
+	if c.EventPath == nil {
+		c.EventPath = DefaultEventPath
+	}
+	if len(c.PromoterParams) == 0 {
+		c.PromoterParams = []string{"promoter"}
+	}
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = 50 * time.Millisecond
+	}
+	if c.BreakerThreshold == 0 {
+		c.BreakerThreshold = 5
+	}
+	if c.BreakerCooldown <= 0 {
+		c.BreakerCooldown = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+func (c *Config) validate() error {
+	if c.Store == nil {
+		return errors.New("middleware: Config.Store is required")
+	}
+	if len(c.SessionKeys)%2 != 0 && len(c.SessionKeys) != 1 {
+		return errors.New("middleware: Config.SessionKeys must come in pairs (authentication key, encryption key or nil)")
+	}
+	for i := 0; i < len(c.SessionKeys); i += 2 {
+		if len(c.SessionKeys[i]) < 16 {
+			return errors.New("middleware: a session authentication key needs at least 16 bytes (32 or 64 recommended)")
+		}
+	}
+	if c.CookieMaxAge < 0 {
+		return errors.New("middleware: Config.CookieMaxAge must not be negative")
+	}
+	for _, p := range c.PromoterParams {
+		if p == "" || strings.ContainsAny(p, "&=#?") {
+			return errors.New("middleware: invalid promoter parameter name " + p)
+		}
+	}
+	return nil
+}
+
+// DefaultEventPath matches "/events/{slug}" and paths below it.
+func DefaultEventPath(path string) (string, bool) {
+	const prefix = "/events/"
+	if !strings.HasPrefix(path, prefix) {
+		return "", false
+	}
+	slug := path[len(prefix):]
+	if i := strings.IndexByte(slug, '/'); i >= 0 {
+		slug = slug[:i]
+	}
+	if !tracklink.ValidEvent(slug) {
+		return "", false
+	}
+	return slug, true
+}

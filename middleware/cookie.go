@@ -1,0 +1,117 @@
+package middleware
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+)
+
+// The session cookie holds nothing but 16 random bytes (128 bits), signed
+// with the first SessionKeys pair (HMAC-SHA256, gorilla/securecookie, the
+// codec gorilla/sessions' CookieStore uses) and optionally encrypted. The
+// id is the store's key for the session's touches; the session reference
+// handed to checkout is the same id in unpadded URL-safe base64, 22
+// characters of [A-Za-z0-9_-].
+//
+// We use the securecookie codecs and sessions.Options directly rather than
+// a full sessions.Store: a Store gob-encodes a map and keeps a per-request
+// registry, which would cost an order of magnitude more for one id.
+//
+// Attributes: HttpOnly (scripts never need it), SameSite=Lax (sent on
+// top-level navigations from other sites, which is exactly a promoter link
+// being opened, and not on cross-site subrequests), Secure unless
+// Config.Insecure, Path=/ and no Domain, hence the __Host- prefix, which
+// browsers only accept under those conditions, so neither a subdomain nor
+// a plain-http page can overwrite it. No Max-Age unless configured: the
+// cookie ends when the browser closes.
+type cookieJar struct {
+	name    string
+	codecs  []securecookie.Codec
+	options sessions.Options
+}
+
+const idLen = 16
+
+// maxCookieAge bounds how long a signed cookie is accepted at all; the
+// store's TTL usually ends the session much earlier.
+const maxCookieAge = 30 * 24 * time.Hour
+
+func newCookieJar(c *Config) (*cookieJar, bool) {
+	keys := c.SessionKeys
+	generated := false
+	if len(keys) == 0 {
+		keys = [][]byte{securecookie.GenerateRandomKey(32), nil}
+		generated = true
+	} else if len(keys) == 1 {
+		keys = [][]byte{keys[0], nil}
+	}
+	codecs := securecookie.CodecsFromPairs(keys...)
+	age := maxCookieAge
+	if c.CookieMaxAge > age {
+		age = c.CookieMaxAge
+	}
+	for _, codec := range codecs {
+		if sc, ok := codec.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(securecookie.NopEncoder{})
+			sc.MaxAge(int(age / time.Second))
+			sc.MaxLength(512) // an id cookie is ~100 bytes; refuse anything big before any work
+		}
+	}
+	j := &cookieJar{
+		name:   c.CookieName,
+		codecs: codecs,
+		options: sessions.Options{
+			Path:     "/",
+			Domain:   c.CookieDomain,
+			MaxAge:   int(c.CookieMaxAge / time.Second),
+			Secure:   !c.Insecure,
+			HttpOnly: true,
+			SameSite: c.SameSite,
+		},
+	}
+	if j.options.Secure && j.options.Domain == "" {
+		j.name = "__Host-" + j.name
+	}
+	return j, generated
+}
+
+// read returns the session reference from the request's cookie; "" when
+// there is none or it does not verify (tampered, expired, signed with a
+// retired key): such a browser quietly starts a fresh session.
+func (j *cookieJar) read(r *http.Request) string {
+	c, err := r.Cookie(j.name)
+	if err != nil || c.Value == "" {
+		return ""
+	}
+	var raw []byte
+	if err := securecookie.DecodeMulti(j.name, c.Value, &raw, j.codecs...); err != nil || len(raw) != idLen {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// write sets the cookie for session reference ref.
+func (j *cookieJar) write(w http.ResponseWriter, ref string) error {
+	raw, err := base64.RawURLEncoding.DecodeString(ref)
+	if err != nil || len(raw) != idLen {
+		return errors.New("middleware: malformed session reference")
+	}
+	v, err := securecookie.EncodeMulti(j.name, raw, j.codecs...)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(j.name, v, &j.options))
+	return nil
+}
+
+// newSessionRef returns a fresh random session reference.
+func newSessionRef() string {
+	var b [idLen]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,112 @@
+// Package tracklinktest holds the conformance suite every tracklink store
+// runs (TestStore, modelled on testing/fstest.TestFS) and a fake Clock.
+//
+// An adapter's test runs the suite like this:
+//
+//	func TestStore(t *testing.T) {
+//		tracklinktest.TestStore(t, func(t *testing.T) tracklinktest.Harness {
+//			clock := tracklinktest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+//			s := memstore.NewWithOptions(memstore.Options{Now: clock.Now})
+//			return tracklinktest.Harness{Store: s, Advance: clock.Advance, Now: clock.Now}
+//		})
+//	}
+//
+// What the suite holds every store to, beyond the doc comments of
+// tracklink.Store and tracklink.ReportStore:
+//
+//   - Figures are compared exactly. A revenue currency whose amount is zero
+//     counts as absent, and EventTraffic rows whose figures are all zero are
+//     ignored, so a store may either drop or keep emptied buckets.
+//   - Times are compared with time.Time.Equal, so a store may round-trip
+//     them through JSON (monotonic readings and locations are lost).
+//   - Hook lists (Record.Pending) are compared as sets.
+//   - A refund that arrives before its order makes the late Record store the
+//     order as refunded, count nothing (Applied false) and queue both the
+//     order's hook (attributed or unattributed) and HookRefunded, so the host
+//     hears of the sale and of its refund.
+//   - DeletePromoter folds the promoter's figures into the source
+//     tracklink.DeletedPromoter (key "promoter|~deleted") and rewrites its
+//     stored attributions: Touch.Promoter and Touch.Source become
+//     DeletedPromoter and Touch.Evidence "deleted promoter".
+//   - Subscribe returns only once the subscription is live: a change
+//     recorded right after it returns reaches the channel.
+//   - Errors are only checked for being non-nil: invalid promoter codes,
+//     link ids and date ranges, and promo-code conflicts.
+package tracklinktest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tracklink/tracklink"
+)
+
+// Harness is what an adapter's test hands to TestStore.
+type Harness struct {
+	Store interface {
+		tracklink.Store
+		tracklink.ReportStore
+	}
+	// Advance moves the store's clock forward (memstore: a fake clock;
+	// Redis: sleeps, since Redis expires keys by its own clock). Tests only
+	// advance by short spans (≤ 1.5s) around TTLs of ≤ 1s.
+	Advance func(d time.Duration)
+	// Now is the time the store believes it is (for building touches and
+	// orders).
+	Now func() time.Time
+}
+
+// TestStore runs the conformance suite. newHarness is called once per
+// subtest and must give an empty, isolated store (a unique key prefix on a
+// shared Redis). Subtests do not run in parallel with each other; the store
+// is hit concurrently inside the concurrency subtests, so run the suite
+// under -race.
+func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
+	t.Helper()
+	run := func(name string, f func(t *testing.T, h Harness)) {
+		t.Helper()
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			if h.Store == nil || h.Advance == nil || h.Now == nil {
+				t.Fatal("tracklinktest: newHarness returned a Harness with a nil field")
+			}
+			f(t, h)
+		})
+	}
+
+	// Stamp: merging, scoping, visit counting and expiry.
+	run("Stamp/Ranking", testRanking)
+	run("Stamp/FirstTouch", testFirstTouch)
+	run("Stamp/Scope", testScope)
+	run("Stamp/VisitDedup", testVisitDedup)
+	run("Stamp/Expiry", testExpiry)
+	run("Stamp/SlidingExpiry", testSlidingExpiry)
+	run("Stamp/Concurrent", testStampConcurrent)
+	run("Touches/Copies", testTouchCopies)
+
+	// Record, Refund and Ack: exactly once.
+	run("Record/Once", testRecordOnce)
+	run("Record/Unattributed", testRecordUnattributed)
+	run("Record/Refund", testRefund)
+	run("Record/RefundBeforeRecord", testRefundBeforeRecord)
+	run("Record/Outbox", testOutbox)
+	run("Record/Concurrent", testRecordConcurrent)
+	run("Record/Excluded", testExcluded)
+
+	// Reports read back what Stamp and Record counted.
+	run("Report/EventTraffic", testEventTraffic)
+	run("Report/EventDays", testEventDays)
+	run("Report/Promoter", testPromoterReports)
+	run("Report/Orders", testOrders)
+	run("Report/BadRanges", testBadRanges)
+
+	// Registry.
+	run("Registry/Promoters", testPromoters)
+	run("Registry/PromoCodes", testPromoCodes)
+	run("Registry/Groups", testGroups)
+	run("Registry/DeletePromoter", testDeletePromoter)
+	run("Registry/Links", testLinks)
+
+	// Live feed.
+	run("Subscribe", testSubscribe)
+}

@@ -1,0 +1,209 @@
+package tracklinktest
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tracklink/tracklink"
+)
+
+func testRanking(t *testing.T, h Harness) {
+	s, at := sessionRef(1), base
+	const lt = tracklink.LastTouch
+	// the first touch is kept whatever it is
+	stampWant(t, h, s, sourceTouch(tracklink.ChannelSocial, "instagram", "ev", at), lt, "social|instagram", true)
+	// weak touches never replace
+	stampWant(t, h, s, directTouch("ev", at), lt, "social|instagram", false)
+	stampWant(t, h, s, platformTouch("ev", at), lt, "social|instagram", false)
+	// explicit beats inferred
+	stampWant(t, h, s, promoterTouch("ana", "ev", at), lt, "promoter|ana", true)
+	// inferred never replaces explicit
+	stampWant(t, h, s, sourceTouch(tracklink.ChannelSearch, "google", "ev", at), lt, "promoter|ana", false)
+	// unknown never replaces explicit
+	stampWant(t, h, s, tracklink.Touch{Channel: tracklink.ChannelUnknown, Source: "unknown", Event: "ev", At: at}, lt, "promoter|ana", false)
+	// newest wins among equals
+	stampWant(t, h, s, campaignTouch("newsletter", "ev", at), lt, "campaign|newsletter", true)
+	stampWant(t, h, s, promoterTouch("bob", "ev", at), lt, "promoter|bob", true)
+
+	// the stored touch is the whole winning touch
+	ev, site := touches(t, h, s, "ev")
+	if want := promoterTouch("bob", "ev", at); ev == nil || !touchEqual(*ev, want) {
+		t.Errorf("Touches: event touch %+v, want %+v", ev, want)
+	}
+	if site != nil {
+		t.Errorf("Touches: site-wide touch %+v, want nil", site)
+	}
+
+	// a session that starts weak takes the first real touch
+	w := sessionRef(2)
+	stampWant(t, h, w, directTouch("ev", at), lt, "direct|direct", true)
+	stampWant(t, h, w, platformTouch("ev", at), lt, "direct|direct", false)
+	stampWant(t, h, w, tracklink.Touch{Channel: tracklink.ChannelUnknown, Source: "unknown", Event: "ev", At: at}, lt, "unknown|unknown", true)
+	// inferred beats unknown
+	stampWant(t, h, w, sourceTouch(tracklink.ChannelSocial, "tiktok", "ev", at), lt, "social|tiktok", true)
+	// a zero channel counts as direct
+	z := sessionRef(3)
+	stampWant(t, h, z, tracklink.Touch{Event: "ev", At: at}, lt, "direct|direct", true)
+}
+
+func testFirstTouch(t *testing.T, h Harness) {
+	s, at := sessionRef(1), base
+	const ft = tracklink.FirstTouch
+	stampWant(t, h, s, sourceTouch(tracklink.ChannelSearch, "google", "ev", at), ft, "search|google", true)
+	// the first is kept among equals
+	stampWant(t, h, s, sourceTouch(tracklink.ChannelSocial, "facebook", "ev", at), ft, "search|google", false)
+	// weak never replaces
+	stampWant(t, h, s, directTouch("ev", at), ft, "search|google", false)
+	// explicit replaces inferred
+	stampWant(t, h, s, campaignTouch("newsletter", "ev", at), ft, "campaign|newsletter", true)
+	// the first explicit is kept
+	stampWant(t, h, s, promoterTouch("ana", "ev", at), ft, "campaign|newsletter", false)
+	wantTouches(t, h, s, "ev", "campaign|newsletter", "<nil>")
+}
+
+func testScope(t *testing.T, h Harness) {
+	s, at := sessionRef(1), base
+	const lt = tracklink.LastTouch
+	stampWant(t, h, s, promoterTouch("ana", "ev-a", at), lt, "promoter|ana", true)
+	// event B has no touch of its own; nothing site-wide yet
+	wantTouches(t, h, s, "ev-b", "<nil>", "<nil>")
+	wantTouches(t, h, s, "ev-a", "promoter|ana", "<nil>")
+	// a site-wide landing keeps its own touch
+	stampWant(t, h, s, sourceTouch(tracklink.ChannelSocial, "instagram", "", at), lt, "social|instagram", true)
+	wantTouches(t, h, s, "ev-a", "promoter|ana", "social|instagram")
+	wantTouches(t, h, s, "ev-b", "<nil>", "social|instagram")
+	// event B's own touch does not touch event A's
+	stampWant(t, h, s, directTouch("ev-b", at), lt, "direct|direct", true)
+	wantTouches(t, h, s, "ev-a", "promoter|ana", "social|instagram")
+	wantTouches(t, h, s, "ev-b", "direct|direct", "social|instagram")
+	// another session sees nothing
+	wantTouches(t, h, sessionRef(2), "ev-a", "<nil>", "<nil>")
+
+	// visits count under the scope's event; site-wide under ""
+	wantTraffic(t, h, "ev-a", "", "", src{"promoter|ana", counts(1, 0, 0, 0)})
+	wantTraffic(t, h, "ev-b", "", "", src{"direct|direct", counts(1, 0, 0, 0)})
+	wantTraffic(t, h, "", "", "", src{"social|instagram", counts(1, 0, 0, 0)})
+	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(1, 0, 0, 0),
+		map[string]tracklink.Counts{"ev-a": counts(1, 0, 0, 0)})
+}
+
+func testVisitDedup(t *testing.T, h Harness) {
+	s := sessionRef(1)
+	const lt = tracklink.LastTouch
+	insta := func(at time.Time) tracklink.Touch {
+		return sourceTouch(tracklink.ChannelSocial, "instagram", "ev", at)
+	}
+	stampWant(t, h, s, insta(base), lt, "social|instagram", true)
+	// a reload the same day counts nothing
+	stampWant(t, h, s, insta(base.Add(time.Hour)), lt, "social|instagram", false)
+	// the next day counts again
+	stampWant(t, h, s, insta(base.Add(24*time.Hour)), lt, "social|instagram", true)
+	// a new winning key counts a new visit
+	stampWant(t, h, s, promoterTouch("ana", "ev", base), lt, "promoter|ana", true)
+	// a reload with a weak touch keeps the key and counts nothing
+	stampWant(t, h, s, directTouch("ev", base), lt, "promoter|ana", false)
+	stampWant(t, h, s, platformTouch("ev", base), lt, "promoter|ana", false)
+	// another session counts on its own
+	stampWant(t, h, sessionRef(2), insta(base), lt, "social|instagram", true)
+
+	wantTraffic(t, h, "ev", "", "",
+		src{"social|instagram", counts(3, 0, 0, 0)},
+		src{"promoter|ana", counts(1, 0, 0, 0)})
+	wantTraffic(t, h, "ev", day1, day1, src{"social|instagram", counts(1, 0, 0, 0)})
+	got, err := h.Store.EventDays(t.Context(), "ev", day0, day2)
+	wantDays(t, "EventDays(ev)", got, err,
+		dc(day0, counts(3, 0, 0, 0)), dc(day1, counts(1, 0, 0, 0)), dc(day2, counts(0, 0, 0, 0)))
+	pd, err := h.Store.PromoterDays(t.Context(), "ana", day0, day1)
+	wantDays(t, "PromoterDays(ana)", pd, err, dc(day0, counts(1, 0, 0, 0)), dc(day1, counts(0, 0, 0, 0)))
+}
+
+func testExpiry(t *testing.T, h Harness) {
+	s := sessionRef(1)
+	const ttl = 300 * time.Millisecond
+	r := stamp(t, h, s, promoterTouch("ana", "ev", now(h)), tracklink.LastTouch, ttl)
+	if r.Current.Key() != "promoter|ana" {
+		t.Fatalf("Stamp: Current %s, want promoter|ana", r.Current.Key())
+	}
+	stamp(t, h, s, sourceTouch(tracklink.ChannelSocial, "instagram", "", now(h)), tracklink.LastTouch, ttl)
+	wantTouches(t, h, s, "ev", "promoter|ana", "social|instagram")
+	h.Advance(ttl + 150*time.Millisecond)
+	wantTouches(t, h, s, "ev", "<nil>", "<nil>")
+	// a weak touch now starts afresh instead of keeping the expired one
+	r = stamp(t, h, s, directTouch("ev", now(h)), tracklink.LastTouch, ttl)
+	if r.Current.Key() != "direct|direct" {
+		t.Errorf("Stamp after expiry: Current %s, want direct|direct", r.Current.Key())
+	}
+}
+
+func testSlidingExpiry(t *testing.T, h Harness) {
+	s := sessionRef(1)
+	const ttl = 400 * time.Millisecond
+	stamp(t, h, s, promoterTouch("ana", "ev", now(h)), tracklink.LastTouch, ttl)
+	h.Advance(250 * time.Millisecond)
+	// a landing on another scope slides the whole session
+	stamp(t, h, s, directTouch("", now(h)), tracklink.LastTouch, ttl)
+	h.Advance(250 * time.Millisecond)
+	// 500ms after the first stamp, 250ms after the second
+	wantTouches(t, h, s, "ev", "promoter|ana", "direct|direct")
+	h.Advance(300 * time.Millisecond)
+	// 550ms after the last stamp
+	wantTouches(t, h, s, "ev", "<nil>", "<nil>")
+}
+
+func testStampConcurrent(t *testing.T, h Harness) {
+	const (
+		goroutines = 50
+		stamps     = 20
+		sessions   = 10
+	)
+	sources := []string{"instagram", "facebook", "tiktok", "snapchat"}
+	var counted atomic.Int64
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			s := sessionRef(g % sessions)
+			for i := range stamps {
+				// every stamp wins (equal strength, last touch), so each
+				// (session, source) pair counts exactly one visit
+				touch := sourceTouch(tracklink.ChannelSocial, sources[(g+i)%len(sources)], "ev", base)
+				r, err := h.Store.Stamp(t.Context(), tracklink.Stamp{Session: s, Touch: touch, TTL: longTTL})
+				if err != nil {
+					t.Errorf("Stamp: %v", err)
+					return
+				}
+				if r.Current.Key() != touch.Key() {
+					t.Errorf("Stamp(%s): Current %s", touch.Key(), r.Current.Key())
+				}
+				if r.Counted {
+					counted.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got, want := counted.Load(), int64(sessions*len(sources)); got != want {
+		t.Errorf("%d stamps reported Counted, want %d", got, want)
+	}
+	var want []src
+	for _, k := range []string{"facebook", "instagram", "snapchat", "tiktok"} {
+		want = append(want, src{"social|" + k, counts(sessions, 0, 0, 0)})
+	}
+	wantTraffic(t, h, "ev", "", "", want...)
+}
+
+func testTouchCopies(t *testing.T, h Harness) {
+	s := sessionRef(1)
+	r := stamp(t, h, s, promoterTouch("ana", "ev", base), tracklink.LastTouch, longTTL)
+	r.Current.Source = "mallory"
+	ev, _ := touches(t, h, s, "ev")
+	if ev == nil {
+		t.Fatal("Touches: nil event touch")
+	}
+	ev.Source, ev.Promoter = "mallory", "mallory"
+	ev2, _ := touches(t, h, s, "ev")
+	if ev2 == nil || ev2.Source != "ana" || ev2.Promoter != "ana" {
+		t.Errorf("Touches after mutating a returned touch: %+v, want promoter ana", ev2)
+	}
+}
