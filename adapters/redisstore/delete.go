@@ -1,0 +1,123 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tracklink/tracklink"
+)
+
+// DeletePromoter permanently removes the promoter with code: its registry
+// entry and promo codes; its figures, folded into the source
+// tracklink.DeletedPromoter of each event (key "promoter|~deleted", visits
+// included, every day and all time) so event totals stay right; its own
+// totals, per-event and daily figures, dropped; and its code on stored
+// attributions, whose Touch.Promoter and Touch.Source become
+// DeletedPromoter and Touch.Evidence "deleted promoter" (their figures
+// stay). A later refund of such an order is taken off DeletedPromoter.
+// Deleting an unknown code is not an error; an invalid one wraps
+// ErrInvalid.
+//
+// How: it reads the promoter's order ids and attributions, rewrites them,
+// and runs one order-side script that checks nothing changed since (else it
+// reads again), rewrites them, folds the sales figures and drops the
+// promoter's keys. Then it folds the visit counters of each (event, day)
+// the promoter had figures on, one small script per visit hash (those live
+// in the events' slots). No SCAN: the promoter's keys list what to fold.
+//
+// Live sessions' touches are left alone (they expire with their TTL), as in
+// memstore: an order placed from one of them, or a new landing on the
+// promoter's link, credits the code again from scratch. A visit counted on
+// a new (event, day) between the read and the script may stay under the
+// code; deleting again folds it.
+func (s *Store) DeletePromoter(ctx context.Context, code string) error {
+	const op = "delete promoter"
+	code, ok := tracklink.NormalizePromoter(code)
+	if !ok {
+		return invalid(op, "promoter code is not [A-Za-z0-9_-]{1,64}")
+	}
+	kp, _, _, _ := s.regKeys()
+	pk := s.orderBase + "p:" + code
+	for range maxCASRetries {
+		pipe := s.rdb.Pipeline()
+		idsCmd := pipe.SMembers(ctx, pk+":orders")
+		edCmd := pipe.SMembers(ctx, pk+":ed")
+		if _, err := pipe.Exec(ctx); err != nil {
+			return wrap(op, err)
+		}
+		ids, ed := idsCmd.Val(), edCmd.Val()
+		args := make([]any, 0, 4+3*len(ids))
+		args = append(args, s.orderBase, code, tracklink.DeletedPromoter, len(ids))
+		if len(ids) > 0 {
+			pipe := s.rdb.Pipeline()
+			cmds := make([]*redis.StringCmd, len(ids))
+			for i, id := range ids {
+				cmds[i] = pipe.HGet(ctx, s.orderKey(id), "a")
+			}
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				return wrap(op, err)
+			}
+			for i, id := range ids {
+				old := cmds[i].Val()
+				if old == "" {
+					args = append(args, id, "", "")
+					continue
+				}
+				var a tracklink.Attribution
+				if err := json.Unmarshal([]byte(old), &a); err != nil {
+					return wrap(op, fmt.Errorf("decode stored attribution: %w", err))
+				}
+				if t := &a.Touch; t.Channel == tracklink.ChannelPromoter && (t.Promoter == code || t.Source == code) {
+					t.Promoter, t.Source, t.Evidence = tracklink.DeletedPromoter, tracklink.DeletedPromoter, "deleted promoter"
+				}
+				body, err := json.Marshal(a)
+				if err != nil {
+					return wrap(op, err)
+				}
+				args = append(args, id, old, body)
+			}
+		}
+		done, err := deletePromoterScript.Run(ctx, s.rdb, []string{kp}, args...).Int()
+		if err != nil {
+			return wrap(op, err)
+		}
+		if done == 1 {
+			if err := s.foldVisits(ctx, code, ed); err != nil {
+				return wrap(op, err)
+			}
+			return nil
+		}
+	}
+	return wrap(op, errors.New("orders kept changing; try again"))
+}
+
+// foldVisits moves the visit counts of "promoter|<code>" onto
+// "promoter|~deleted" in each (event, day) pair's hashes and the events'
+// all-time hashes, one pipeline of small scripts.
+func (s *Store) foldVisits(ctx context.Context, code string, ed []string) error {
+	if len(ed) == 0 {
+		return nil
+	}
+	from := string(tracklink.ChannelPromoter) + "|" + code
+	to := string(tracklink.ChannelPromoter) + "|" + tracklink.DeletedPromoter
+	return execScripts(ctx, s.rdb, []*redis.Script{foldScript}, func(pipe redis.Pipeliner) {
+		seen := make(map[string]bool)
+		for _, p := range ed {
+			ev, day, ok := strings.Cut(p, " ")
+			if !ok || !validScope(ev) {
+				continue
+			}
+			tag := s.eventTag(ev)
+			foldScript.EvalSha(ctx, pipe, []string{tag + ":v:" + day}, from, to)
+			if !seen[ev] {
+				seen[ev] = true
+				foldScript.EvalSha(ctx, pipe, []string{tag + ":v:all"}, from, to)
+			}
+		}
+	})
+}

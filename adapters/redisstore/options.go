@@ -1,0 +1,93 @@
+package redisstore
+
+import (
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Options configure a Store. The zero value is ready to use: every field's
+// comment says its default and how to turn it off.
+type Options struct {
+	// Prefix starts every key the store writes and the pub/sub channel it
+	// publishes changes on (Prefix + "changes"). Give each application (or
+	// each test) sharing a Redis its own prefix. It must not contain '{' or
+	// '}', which would change the keys' Redis Cluster hash tags. Default is
+	// "tracklink:"; it cannot be empty.
+	Prefix string
+
+	// OrderTTL is how long the store remembers a refund that arrived before
+	// its order (the tombstone that makes a late Record count nothing).
+	// Recorded orders are kept for good: they are the reporting record.
+	// Default is 30 days; a negative value keeps tombstones forever.
+	OrderTTL time.Duration
+
+	// OrdersBatch is how many orders Orders reads per round trip.
+	// Default is 256.
+	OrdersBatch int
+
+	// SubscribeBuffer is the size of the channel Subscribe returns; a
+	// subscriber that falls further behind loses changes. Default is 64.
+	SubscribeBuffer int
+
+	// Now is the clock used for a touch stamped with a zero At and a refund
+	// with a zero time. Expiry runs on Redis's own clock. Default is
+	// time.Now.
+	Now func() time.Time
+}
+
+// Defaults of Options.
+const (
+	DefaultPrefix          = "tracklink:"
+	DefaultOrderTTL        = 30 * 24 * time.Hour
+	DefaultOrdersBatch     = 256
+	DefaultSubscribeBuffer = 64
+)
+
+func (o *Options) setDefaults() {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.OrderTTL == 0 {
+		o.OrderTTL = DefaultOrderTTL
+	}
+	if o.OrdersBatch <= 0 {
+		o.OrdersBatch = DefaultOrdersBatch
+	}
+	if o.SubscribeBuffer <= 0 {
+		o.SubscribeBuffer = DefaultSubscribeBuffer
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// RecommendedOptions returns client options whose waits are bounded, for a
+// single node (one address), a Cluster (several) or, after setting
+// MasterName, Sentinel. Pass them to redis.NewUniversalClient.
+//
+// go-redis's defaults can keep a request waiting for seconds on a hung
+// server (3 s read and write timeouts, 3 retries with backoff, a pool wait
+// of ReadTimeout + 1 s). tracklink calls the store on the request path, so
+// these options let the caller's context deadline bound every call
+// (ContextTimeoutEnabled), keep socket timeouts short, retry once, and wait
+// at most 200 ms for a pooled connection.
+func RecommendedOptions(addrs ...string) *redis.UniversalOptions {
+	return &redis.UniversalOptions{
+		Addrs:                 addrs,
+		ContextTimeoutEnabled: true,
+		DialTimeout:           500 * time.Millisecond,
+		ReadTimeout:           500 * time.Millisecond,
+		WriteTimeout:          500 * time.Millisecond,
+		PoolTimeout:           200 * time.Millisecond,
+		MaxRetries:            1,
+		MinRetryBackoff:       8 * time.Millisecond,
+		MaxRetryBackoff:       64 * time.Millisecond,
+	}
+}
+
+// validPrefix reports whether p keeps the store's hash tags intact.
+func validPrefix(p string) bool {
+	return p != "" && !strings.ContainsAny(p, "{}")
+}

@@ -1,0 +1,418 @@
+package redisstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tracklink/tracklink"
+)
+
+// ErrConflict is wrapped when a promo code already belongs to another
+// promoter.
+var ErrConflict = errors.New("redisstore: conflict")
+
+// MaxGroupLen is the longest group name, in bytes.
+const MaxGroupLen = 64
+
+// MaxLinkIDLen is the longest campaign link id, in bytes.
+const MaxLinkIDLen = 32
+
+// maxCASRetries bounds the optimistic retries of registry edits that read
+// first (group renames and deletions, DeletePromoter).
+const maxCASRetries = 16
+
+func (s *Store) regKeys() (promoters, promos, groups, regver string) {
+	b := s.orderBase
+	return b + "promoters", b + "promos", b + "groups", b + "regver"
+}
+
+// SavePromoter creates or replaces the promoter with p.Code, normalised with
+// tracklink.NormalizePromoter (an invalid code wraps ErrInvalid). Groups and
+// Events are trimmed, deduplicated and sorted; unknown groups are added to
+// the registry. PromoCodes are trimmed and lowercased; a promo code owned by
+// another promoter wraps ErrConflict and nothing is saved. Replacing a
+// promoter releases the promo codes it no longer lists. A zero Created is
+// kept from the promoter being replaced, else set to Options.Now. One
+// script, one round trip (two when Created is zero).
+func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
+	code, ok := tracklink.NormalizePromoter(p.Code)
+	if !ok {
+		return invalid("save promoter", "promoter code %q is not [A-Za-z0-9_-]{1,64}", clip(p.Code))
+	}
+	np := tracklink.Promoter{Code: code, Name: p.Name, Created: p.Created}
+	for _, g := range p.Groups {
+		g, err := groupName("save promoter", g)
+		if err != nil {
+			return err
+		}
+		np.Groups = append(np.Groups, g)
+	}
+	for _, e := range p.Events {
+		if !tracklink.ValidEvent(e) {
+			return invalid("save promoter", "event slug %q is not [a-z0-9-]{1,64}", clip(e))
+		}
+		np.Events = append(np.Events, e)
+	}
+	for _, pc := range p.PromoCodes {
+		pc = strings.ToLower(strings.TrimSpace(pc))
+		if !validPromoCode(pc) {
+			return invalid("save promoter", "promo code %q is not 1 to %d printable bytes", clip(pc), tracklink.MaxPromoterLen)
+		}
+		np.PromoCodes = append(np.PromoCodes, pc)
+	}
+	np.Groups, np.Events, np.PromoCodes = set(np.Groups), set(np.Events), set(np.PromoCodes)
+	kp, kpc, kg, kv := s.regKeys()
+	if np.Created.IsZero() {
+		old, ok, err := s.Promoter(ctx, code)
+		if err != nil {
+			return err
+		}
+		if ok {
+			np.Created = old.Created
+		} else {
+			np.Created = s.opts.Now()
+		}
+	}
+	body, err := json.Marshal(np)
+	if err != nil {
+		return wrap("save promoter", err)
+	}
+	args := make([]any, 0, 3+len(np.PromoCodes)+len(np.Groups))
+	args = append(args, code, body, len(np.PromoCodes))
+	for _, pc := range np.PromoCodes {
+		args = append(args, pc)
+	}
+	for _, g := range np.Groups {
+		args = append(args, g)
+	}
+	res, err := savePromoterScript.Run(ctx, s.rdb, []string{kp, kpc, kg, kv}, args...).Slice()
+	if err != nil {
+		return wrap("save promoter", err)
+	}
+	if len(res) >= 3 && res[0] == int64(0) {
+		return fmt.Errorf("redisstore: save promoter: %w: promo code %q belongs to promoter %q", ErrConflict, res[1], res[2])
+	}
+	return nil
+}
+
+// Promoter returns the promoter with code (case-insensitive); ok is false
+// when there is none or code is not a valid code. One HGET.
+func (s *Store) Promoter(ctx context.Context, code string) (tracklink.Promoter, bool, error) {
+	code, ok := tracklink.NormalizePromoter(code)
+	if !ok {
+		return tracklink.Promoter{}, false, nil
+	}
+	kp, _, _, _ := s.regKeys()
+	b, err := s.rdb.HGet(ctx, kp, code).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return tracklink.Promoter{}, false, nil
+	}
+	if err != nil {
+		return tracklink.Promoter{}, false, wrap("promoter", err)
+	}
+	var p tracklink.Promoter
+	if err := json.Unmarshal(b, &p); err != nil {
+		return tracklink.Promoter{}, false, wrap("promoter", fmt.Errorf("decode stored promoter: %w", err))
+	}
+	return p, true, nil
+}
+
+// Promoters returns every promoter, ordered by code. One HGETALL.
+func (s *Store) Promoters(ctx context.Context) ([]tracklink.Promoter, error) {
+	ps, err := s.promoters(ctx, s.rdb)
+	if err != nil {
+		return nil, wrap("promoters", err)
+	}
+	return ps, nil
+}
+
+func (s *Store) promoters(ctx context.Context, c redis.Cmdable) ([]tracklink.Promoter, error) {
+	kp, _, _, _ := s.regKeys()
+	m, err := c.HGetAll(ctx, kp).Result()
+	if err != nil {
+		return nil, err
+	}
+	ps := make([]tracklink.Promoter, 0, len(m))
+	for _, v := range m {
+		var p tracklink.Promoter
+		if err := json.Unmarshal([]byte(v), &p); err != nil {
+			return nil, fmt.Errorf("decode stored promoter: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	slices.SortFunc(ps, func(a, b tracklink.Promoter) int { return strings.Compare(a.Code, b.Code) })
+	return ps, nil
+}
+
+// PromoterByPromoCode returns the code of the promoter owning the checkout
+// promo code, compared case-insensitively after trimming spaces. One HGET.
+func (s *Store) PromoterByPromoCode(ctx context.Context, promo string) (string, bool, error) {
+	promo = strings.ToLower(strings.TrimSpace(promo))
+	if !validPromoCode(promo) {
+		return "", false, nil
+	}
+	_, kpc, _, _ := s.regKeys()
+	code, err := s.rdb.HGet(ctx, kpc, promo).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, wrap("promoter by promo code", err)
+	}
+	return code, true, nil
+}
+
+// Groups returns the group names, sorted. One SMEMBERS.
+func (s *Store) Groups(ctx context.Context) ([]string, error) {
+	_, _, kg, _ := s.regKeys()
+	gs, err := s.rdb.SMembers(ctx, kg).Result()
+	if err != nil {
+		return nil, wrap("groups", err)
+	}
+	slices.Sort(gs)
+	return gs, nil
+}
+
+// SaveGroup creates a group. Names are trimmed, 1 to MaxGroupLen bytes
+// without control characters (else ErrInvalid); saving an existing group is
+// not an error. One SADD.
+func (s *Store) SaveGroup(ctx context.Context, name string) error {
+	name, err := groupName("save group", name)
+	if err != nil {
+		return err
+	}
+	_, _, kg, _ := s.regKeys()
+	if err := s.rdb.SAdd(ctx, kg, name).Err(); err != nil {
+		return wrap("save group", err)
+	}
+	return nil
+}
+
+// RenameGroup renames group from to to, in the registry and on every
+// promoter in it. Renaming onto an existing group merges the two; renaming
+// a group nobody has does nothing. It reads the promoters, then applies the
+// edit in one script that checks nothing changed in between (else it reads
+// again).
+func (s *Store) RenameGroup(ctx context.Context, from, to string) error {
+	to, err := groupName("rename group", to)
+	if err != nil {
+		return err
+	}
+	from = strings.TrimSpace(from)
+	if from == to {
+		return nil
+	}
+	return s.editGroups(ctx, "rename group", "rename", from, to, func(p *tracklink.Promoter) bool {
+		i := slices.Index(p.Groups, from)
+		if i < 0 {
+			return false
+		}
+		p.Groups[i] = to
+		p.Groups = set(p.Groups)
+		return true
+	})
+}
+
+// DeleteGroup removes a group from the registry and from every promoter,
+// like RenameGroup in one checked script.
+func (s *Store) DeleteGroup(ctx context.Context, name string) error {
+	name = strings.TrimSpace(name)
+	return s.editGroups(ctx, "delete group", "delete", name, "", func(p *tracklink.Promoter) bool {
+		n := len(p.Groups)
+		p.Groups = slices.DeleteFunc(p.Groups, func(g string) bool { return g == name })
+		if len(p.Groups) == 0 {
+			p.Groups = nil
+		}
+		return len(p.Groups) != n
+	})
+}
+
+func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edit func(*tracklink.Promoter) bool) error {
+	kp, _, kg, kv := s.regKeys()
+	for range maxCASRetries {
+		pipe := s.rdb.Pipeline()
+		ver := pipe.Get(ctx, kv)
+		isMember := pipe.SIsMember(ctx, kg, from)
+		_, err := pipe.Exec(ctx)
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return wrap(op, err)
+		}
+		version := ver.Val()
+		if version == "" {
+			version = "0"
+		}
+		ps, err := s.promoters(ctx, s.rdb)
+		if err != nil {
+			return wrap(op, err)
+		}
+		args := []any{script, from, to, version}
+		found := isMember.Val()
+		for i := range ps {
+			if !edit(&ps[i]) {
+				continue
+			}
+			found = true
+			body, err := json.Marshal(ps[i])
+			if err != nil {
+				return wrap(op, err)
+			}
+			args = append(args, ps[i].Code, body)
+		}
+		if script == "rename" && !found {
+			return nil
+		}
+		ok, err := groupScript.Run(ctx, s.rdb, []string{kp, kg, kv}, args...).Int()
+		if err != nil {
+			return wrap(op, err)
+		}
+		if ok == 1 {
+			return nil
+		}
+	}
+	return wrap(op, errors.New("registry kept changing; try again"))
+}
+
+// SaveLink creates or replaces the campaign link with l.ID. The id is
+// [A-Za-z0-9_-]{1,32}, Event a valid slug and UTM.Source required (trimmed
+// and lowercased); every utm value is at most tracklink.MaxUTMLen bytes.
+// Anything else wraps ErrInvalid. A zero Created is kept from the link being
+// replaced, else set to Options.Now.
+func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
+	l.UTM.Source = strings.ToLower(strings.TrimSpace(l.UTM.Source))
+	switch {
+	case !validLinkID(l.ID):
+		return invalid("save link", "link id %q is not [A-Za-z0-9_-]{1,%d}", clip(l.ID), MaxLinkIDLen)
+	case !tracklink.ValidEvent(l.Event):
+		return invalid("save link", "event slug %q is not [a-z0-9-]{1,64}", clip(l.Event))
+	case l.UTM.Source == "":
+		return invalid("save link", "link %q has no utm_source", l.ID)
+	}
+	for _, v := range []string{l.UTM.Source, l.UTM.Medium, l.UTM.Campaign, l.UTM.Content, l.UTM.Term} {
+		if len(v) > tracklink.MaxUTMLen {
+			return invalid("save link", "link %q: utm value longer than %d bytes", l.ID, tracklink.MaxUTMLen)
+		}
+	}
+	if l.Created.IsZero() {
+		old, ok, err := s.Link(ctx, l.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			l.Created = old.Created
+		} else {
+			l.Created = s.opts.Now()
+		}
+	}
+	body, err := json.Marshal(l)
+	if err != nil {
+		return wrap("save link", err)
+	}
+	if err := s.rdb.HSet(ctx, s.orderBase+"links", l.ID, body).Err(); err != nil {
+		return wrap("save link", err)
+	}
+	return nil
+}
+
+// Link returns the campaign link with id. One HGET.
+func (s *Store) Link(ctx context.Context, id string) (tracklink.Link, bool, error) {
+	if !validLinkID(id) {
+		return tracklink.Link{}, false, nil
+	}
+	b, err := s.rdb.HGet(ctx, s.orderBase+"links", id).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return tracklink.Link{}, false, nil
+	}
+	if err != nil {
+		return tracklink.Link{}, false, wrap("link", err)
+	}
+	var l tracklink.Link
+	if err := json.Unmarshal(b, &l); err != nil {
+		return tracklink.Link{}, false, wrap("link", fmt.Errorf("decode stored link: %w", err))
+	}
+	return l, true, nil
+}
+
+// Links returns the campaign links of event ("" for all), oldest first (by
+// Created, then ID). One HGETALL: an organiser has tens of links, not
+// millions.
+func (s *Store) Links(ctx context.Context, event string) ([]tracklink.Link, error) {
+	m, err := s.rdb.HGetAll(ctx, s.orderBase+"links").Result()
+	if err != nil {
+		return nil, wrap("links", err)
+	}
+	var ls []tracklink.Link
+	for _, v := range m {
+		var l tracklink.Link
+		if err := json.Unmarshal([]byte(v), &l); err != nil {
+			return nil, wrap("links", fmt.Errorf("decode stored link: %w", err))
+		}
+		if event == "" || l.Event == event {
+			ls = append(ls, l)
+		}
+	}
+	slices.SortFunc(ls, func(a, b tracklink.Link) int {
+		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+	})
+	return ls, nil
+}
+
+// DeleteLink removes a campaign link; its figures stay with its
+// utm_source. Deleting a missing link is not an error. One HDEL.
+func (s *Store) DeleteLink(ctx context.Context, id string) error {
+	if !validLinkID(id) {
+		return nil
+	}
+	if err := s.rdb.HDel(ctx, s.orderBase+"links", id).Err(); err != nil {
+		return wrap("delete link", err)
+	}
+	return nil
+}
+
+// set sorts and deduplicates s in place; nil when empty.
+func set(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func groupName(op, g string) (string, error) {
+	g = strings.TrimSpace(g)
+	if g == "" || len(g) > MaxGroupLen || strings.ContainsFunc(g, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", invalid(op, "group name %q is not 1 to %d bytes of text", clip(g), MaxGroupLen)
+	}
+	return g, nil
+}
+
+func validPromoCode(s string) bool {
+	if s == "" || len(s) > tracklink.MaxPromoterLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func validLinkID(s string) bool {
+	if s == "" || len(s) > MaxLinkIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

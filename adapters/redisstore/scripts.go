@@ -1,0 +1,428 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The Lua scripts. On a Redis Cluster each script touches keys of a single
+// hash slot: a session's {s:<session>} hash, an event's {e:<event>} visit
+// counters, or the order side's {o} keys. Order-side scripts are routed by
+// KEYS[1] and build the other {o} key names from the base passed in ARGV;
+// they share KEYS[1]'s hash tag, so they live in the same slot.
+//
+// Numbers that may be large (revenue) travel as strings and are only ever
+// handed to HINCRBY as strings: Lua's numbers are doubles and would print
+// big values in exponent form.
+
+// visitLib counts a visit on the event side and on the promoter's figures.
+const visitLib = `
+local function countEvent(vday, vall, days, key, day)
+  redis.call('HINCRBY', vday, key, 1)
+  redis.call('HINCRBY', vall, key, 1)
+  redis.call('SADD', days, day)
+end
+local function countPromoter(obase, code, ev, day)
+  local pk = obase .. 'p:' .. code
+  redis.call('HINCRBY', pk .. ':all', 'visits', 1)
+  redis.call('HINCRBY', pk .. ':ev', ev .. '|visits', 1)
+  redis.call('HINCRBY', pk .. ':d:' .. day, 'visits', 1)
+  redis.call('SADD', pk .. ':days', day)
+  redis.call('SADD', pk .. ':ed', ev .. ' ' .. day)
+end
+`
+
+// stampScript merges a touch into the session, marks the visit and slides
+// the whole session's expiry. On a single node (or Sentinel) it also counts
+// the visit (KEYS[2..4] given); on a Cluster the caller counts it with
+// countScript and promoterVisitScript when the reply says so.
+//
+//	KEYS[1] <prefix>{s:<session>}  hash: t:<ev> touch JSON, s:<ev> strength,
+//	                               k:<ev> source key, p:<ev> promoter code,
+//	                               m:<ev>|<day>|<key> visit marks, n marks
+//	KEYS[2] <prefix>{e:<ev>}:v:<day>, KEYS[3] <prefix>{e:<ev>}:v:all,
+//	KEYS[4] <prefix>{e:<ev>}:days  (optional)
+//	ARGV    event, touch JSON, strength, model (0 last, 1 first touch),
+//	        ttl ms, day, key, promoter code ("" if none), order base,
+//	        max marks
+//
+// Reply {replaced, counted, key, promoter code[, current touch JSON when
+// not replaced]}.
+var stampScript = redis.NewScript(visitLib + `
+local sk, ev, day = KEYS[1], ARGV[1], ARGV[6]
+local cur = redis.call('HMGET', sk, 't:' .. ev, 's:' .. ev, 'k:' .. ev, 'p:' .. ev)
+local replace
+if not cur[1] then
+  replace = 1
+else
+  local ns, cs = tonumber(ARGV[3]), tonumber(cur[2]) or 0
+  if ns == 0 then
+    replace = 0
+  elseif ARGV[4] == '1' then
+    replace = (ns > cs) and 1 or 0
+  else
+    replace = (ns >= cs) and 1 or 0
+  end
+end
+local key, code = ARGV[7], ARGV[8]
+if replace == 1 then
+  redis.call('HSET', sk, 't:' .. ev, ARGV[2], 's:' .. ev, ARGV[3], 'k:' .. ev, key, 'p:' .. ev, code)
+else
+  key, code = cur[3] or key, cur[4] or ''
+end
+local counted = 0
+local mark = 'm:' .. ev .. '|' .. day .. '|' .. key
+if redis.call('HEXISTS', sk, mark) == 0 then
+  local max = tonumber(ARGV[10])
+  if tonumber(redis.call('HGET', sk, 'n') or '0') >= max then
+    -- forget the marks of other days; if that is not enough, all of them
+    local kept = {}
+    for _, f in ipairs(redis.call('HKEYS', sk)) do
+      if string.sub(f, 1, 2) == 'm:' then
+        local p = string.find(f, '|', 3, true)
+        if p and string.sub(f, p + 1, p + 10) == day then
+          kept[#kept + 1] = f
+        else
+          redis.call('HDEL', sk, f)
+        end
+      end
+    end
+    if #kept >= max then
+      for _, f in ipairs(kept) do redis.call('HDEL', sk, f) end
+      kept = {}
+    end
+    redis.call('HSET', sk, 'n', #kept)
+  end
+  redis.call('HSET', sk, mark, '1')
+  redis.call('HINCRBY', sk, 'n', 1)
+  counted = 1
+  if #KEYS >= 4 then
+    countEvent(KEYS[2], KEYS[3], KEYS[4], key, day)
+    if code ~= '' then
+      countPromoter(ARGV[9], code, ev, day)
+    end
+  end
+end
+redis.call('PEXPIRE', sk, ARGV[5])
+if replace == 1 then
+  return {1, counted, key, code}
+end
+return {0, counted, key, code, cur[1]}
+`)
+
+// countScript counts a visit on the event side (Cluster mode).
+//
+//	KEYS <prefix>{e:<ev>}:v:<day>, …:v:all, …:days
+//	ARGV key, day
+var countScript = redis.NewScript(visitLib + `
+countEvent(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
+return 1
+`)
+
+// promoterVisitScript counts a visit on a promoter's figures (Cluster mode).
+//
+//	KEYS[1] <base>p:<code>:all
+//	ARGV    base, code, event, day
+var promoterVisitScript = redis.NewScript(visitLib + `
+countPromoter(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return 1
+`)
+
+// orderLib is shared by the record and refund scripts.
+//
+// Order hash <base>o:<id>: a (attribution JSON), e (event), d (day),
+// k (source key), p (promoter code or ""), t, x, r (tickets, excluded,
+// revenue), c (currency), f ("1" once refunded), tomb (refund time of an
+// order not recorded yet), ob:<kind> (outbox entries).
+const orderLib = `
+local function neg(v, sign)
+  if sign > 0 or v == '0' then return v end
+  return '-' .. v
+end
+local function bump(h, pre, sign, t, x, r, c)
+  redis.call('HINCRBY', h, pre .. 'orders', sign)
+  redis.call('HINCRBY', h, pre .. 'tickets', neg(t, sign))
+  redis.call('HINCRBY', h, pre .. 'excluded', neg(x, sign))
+  if r ~= '0' then
+    redis.call('HINCRBY', h, pre .. 'rev:' .. c, neg(r, sign))
+  end
+end
+-- apply adds (sign 1) or removes (sign -1) an order's aggregates.
+local function apply(base, sign, e, d, k, p, t, x, r, c)
+  local pre = k .. '|'
+  bump(base .. 'ev:' .. e .. ':d:' .. d, pre, sign, t, x, r, c)
+  bump(base .. 'ev:' .. e .. ':all', pre, sign, t, x, r, c)
+  if p ~= '' then
+    local pk = base .. 'p:' .. p
+    bump(pk .. ':all', '', sign, t, x, r, c)
+    bump(pk .. ':ev', e .. '|', sign, t, x, r, c)
+    bump(pk .. ':d:' .. d, '', sign, t, x, r, c)
+  end
+end
+local kinds = {'attributed', 'unattributed', 'refunded'}
+local function pending(o)
+  local v = redis.call('HMGET', o, 'ob:attributed', 'ob:unattributed', 'ob:refunded')
+  local out = {}
+  for i = 1, 3 do
+    if v[i] then out[#out + 1] = kinds[i] end
+  end
+  return out
+end
+local function refunded(a, at)
+  return string.sub(a, 1, -2) .. ',"refunded":true,"refunded_at":"' .. at .. '"}'
+end
+local function publish(ch, kind, a)
+  redis.call('PUBLISH', ch, '{"kind":"' .. kind .. '","attribution":' .. a .. '}')
+end
+`
+
+// recordScript claims an order and applies it.
+//
+//	KEYS[1] <base>o:<id>
+//	ARGV    base, id, attribution JSON (not refunded), event, day, key,
+//	        promoter ("" for none), tickets, excluded, revenue, currency,
+//	        score (unix µs), hook kind, pub/sub channel, other code named
+//	        by the touch's Source ("" for none)
+//
+// Reply {status, attribution JSON, pending kinds}: status 1 applied, 0 not
+// (a duplicate, or an order refunded before it was recorded).
+var recordScript = redis.NewScript(orderLib + `
+local base, id, o = ARGV[1], ARGV[2], KEYS[1]
+local a = redis.call('HGET', o, 'a')
+if a then
+  return {0, a, pending(o)}
+end
+local e, d, k, p = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+a = ARGV[3]
+local tomb = redis.call('HGET', o, 'tomb')
+if tomb then
+  a = refunded(a, tomb)
+end
+redis.call('HSET', o, 'a', a, 'e', e, 'd', d, 'k', k, 'p', p,
+  't', ARGV[8], 'x', ARGV[9], 'r', ARGV[10], 'c', ARGV[11], 'ob:' .. ARGV[13], '1')
+redis.call('HDEL', o, 'tomb')
+redis.call('PERSIST', o)
+redis.call('ZADD', base .. 'idx', ARGV[12], id)
+redis.call('ZADD', base .. 'idx:' .. e, ARGV[12], id)
+redis.call('SADD', base .. 'ev:' .. e .. ':days', d)
+if p ~= '' then
+  local pk = base .. 'p:' .. p
+  redis.call('SADD', pk .. ':orders', id)
+  redis.call('SADD', pk .. ':days', d)
+  redis.call('SADD', pk .. ':ed', e .. ' ' .. d)
+end
+if ARGV[15] ~= '' then
+  redis.call('SADD', base .. 'p:' .. ARGV[15] .. ':orders', id)
+end
+publish(ARGV[14], ARGV[13], a)
+if tomb then
+  redis.call('HSET', o, 'f', '1', 'ob:refunded', '1')
+  publish(ARGV[14], 'refunded', a)
+  return {0, a, pending(o)}
+end
+apply(base, 1, e, d, k, p, ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+return {1, a, pending(o)}
+`)
+
+// refundScript reverses an order once, or leaves a tombstone.
+//
+//	KEYS[1] <base>o:<id>
+//	ARGV    base, refund time (JSON time without quotes), tombstone ttl ms
+//	        (<= 0 keeps it), pub/sub channel
+//
+// Reply {status[, attribution JSON, pending kinds]}: status 1 applied,
+// 0 already refunded, -1 not recorded (tombstone left).
+var refundScript = redis.NewScript(orderLib + `
+local base, o = ARGV[1], KEYS[1]
+local f = redis.call('HMGET', o, 'a', 'f', 'e', 'd', 'k', 'p', 't', 'x', 'r', 'c')
+if not f[1] then
+  if redis.call('HSETNX', o, 'tomb', ARGV[2]) == 1 and tonumber(ARGV[3]) > 0 then
+    redis.call('PEXPIRE', o, ARGV[3])
+  end
+  return {-1}
+end
+if f[2] then
+  return {0, f[1], pending(o)}
+end
+local a = refunded(f[1], ARGV[2])
+redis.call('HSET', o, 'a', a, 'f', '1', 'ob:refunded', '1')
+apply(base, -1, f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10])
+publish(ARGV[4], 'refunded', a)
+return {1, a, pending(o)}
+`)
+
+// savePromoterScript replaces a promoter and its promo codes, refusing a
+// promo code that belongs to another promoter (reply {0, promo, owner}).
+//
+//	KEYS[1] <base>promoters  hash code → JSON
+//	KEYS[2] <base>promos     hash promo code → promoter code
+//	KEYS[3] <base>groups     set
+//	KEYS[4] <base>regver     registry version (bumped)
+//	ARGV    code, JSON, number of promo codes n, n promo codes, groups…
+var savePromoterScript = redis.NewScript(`
+local code = ARGV[1]
+local n = tonumber(ARGV[3])
+for i = 4, 3 + n do
+  local owner = redis.call('HGET', KEYS[2], ARGV[i])
+  if owner and owner ~= code then
+    return {0, ARGV[i], owner}
+  end
+end
+local old = redis.call('HGET', KEYS[1], code)
+if old then
+  local ok, p = pcall(cjson.decode, old)
+  if ok and type(p) == 'table' and type(p.promo_codes) == 'table' then
+    for _, pc in ipairs(p.promo_codes) do
+      if redis.call('HGET', KEYS[2], pc) == code then
+        redis.call('HDEL', KEYS[2], pc)
+      end
+    end
+  end
+end
+redis.call('HSET', KEYS[1], code, ARGV[2])
+for i = 4, 3 + n do
+  redis.call('HSET', KEYS[2], ARGV[i], code)
+end
+for i = 4 + n, #ARGV do
+  redis.call('SADD', KEYS[3], ARGV[i])
+end
+redis.call('INCR', KEYS[4])
+return {1}
+`)
+
+// groupScript applies a group rename or deletion to the promoters read at
+// registry version ARGV[4], or does nothing (reply 0) if the registry
+// changed since.
+//
+//	KEYS[1] <base>promoters, KEYS[2] <base>groups, KEYS[3] <base>regver
+//	ARGV    op ("rename" or "delete"), from, to, version, then pairs of
+//	        promoter code and new JSON
+var groupScript = redis.NewScript(`
+if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[4] then
+  return 0
+end
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('SREM', KEYS[2], ARGV[2])
+if ARGV[1] == 'rename' then
+  redis.call('SADD', KEYS[2], ARGV[3])
+end
+redis.call('INCR', KEYS[3])
+return 1
+`)
+
+// deletePromoterScript removes a promoter and folds its sales figures into
+// the deleted promoter's, on the order side. The attributions it rewrites
+// were read and rewritten by the caller; if any changed since (or the
+// promoter has orders the caller did not see), it does nothing and replies
+// 0 so the caller reads again.
+//
+//	KEYS[1] <base>promoters
+//	ARGV    base, code, deleted code, size of the order set read, then
+//	        triples of order id, JSON read ("" when missing), JSON rewritten
+var deletePromoterScript = redis.NewScript(`
+local base, code, del = ARGV[1], ARGV[2], ARGV[3]
+local pk = base .. 'p:' .. code
+if redis.call('SCARD', pk .. ':orders') ~= tonumber(ARGV[4]) then
+  return 0
+end
+for i = 5, #ARGV, 3 do
+  if (redis.call('HGET', base .. 'o:' .. ARGV[i], 'a') or '') ~= ARGV[i + 1] then
+    return 0
+  end
+end
+for i = 5, #ARGV, 3 do
+  if ARGV[i + 1] ~= '' then
+    local o = base .. 'o:' .. ARGV[i]
+    redis.call('HSET', o, 'a', ARGV[i + 2], 'k', 'promoter|' .. del, 'p', '')
+  end
+end
+local fields = redis.call('HKEYS', pk .. ':all')
+local src, dst = 'promoter|' .. code .. '|', 'promoter|' .. del .. '|'
+local function fold(h)
+  for _, f in ipairs(fields) do
+    local v = redis.call('HGET', h, src .. f)
+    if v then
+      redis.call('HINCRBY', h, dst .. f, v)
+      redis.call('HDEL', h, src .. f)
+    end
+  end
+end
+local evs = {}
+for _, ed in ipairs(redis.call('SMEMBERS', pk .. ':ed')) do
+  local sp = string.find(ed, ' ', 1, true)
+  local e = string.sub(ed, 1, sp - 1)
+  fold(base .. 'ev:' .. e .. ':d:' .. string.sub(ed, sp + 1))
+  if not evs[e] then
+    evs[e] = true
+    fold(base .. 'ev:' .. e .. ':all')
+  end
+end
+for _, d in ipairs(redis.call('SMEMBERS', pk .. ':days')) do
+  redis.call('DEL', pk .. ':d:' .. d)
+end
+redis.call('DEL', pk .. ':all', pk .. ':ev', pk .. ':orders', pk .. ':days', pk .. ':ed')
+local old = redis.call('HGET', KEYS[1], code)
+if old then
+  local ok, p = pcall(cjson.decode, old)
+  if ok and type(p) == 'table' and type(p.promo_codes) == 'table' then
+    for _, pc in ipairs(p.promo_codes) do
+      if redis.call('HGET', base .. 'promos', pc) == code then
+        redis.call('HDEL', base .. 'promos', pc)
+      end
+    end
+  end
+  redis.call('HDEL', KEYS[1], code)
+end
+redis.call('INCR', base .. 'regver')
+return 1
+`)
+
+// foldScript moves one hash field's count onto another (visit side).
+//
+//	KEYS[1] hash, ARGV from field, to field
+var foldScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], ARGV[2], v)
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+`)
+
+// execScripts runs a pipeline built by fill. Scripts queued in a pipeline
+// go as EVALSHA with no EVAL fallback, so when the server does not know one
+// yet (first use, SCRIPT FLUSH, a new node) execScripts loads the scripts
+// (on every shard of a Cluster) and runs the pipeline once more. Every
+// pipelined script is idempotent only as a whole pipeline that failed with
+// NOSCRIPT: a script that got NOSCRIPT did not run.
+func execScripts(ctx context.Context, rdb redis.UniversalClient, scripts []*redis.Script, fill func(redis.Pipeliner)) error {
+	for attempt := 0; ; attempt++ {
+		pipe := rdb.Pipeline()
+		fill(pipe)
+		cmds, err := pipe.Exec(ctx)
+		if err == nil || attempt > 0 {
+			return err
+		}
+		missing := false
+		for _, c := range cmds {
+			if e := c.Err(); e != nil && redis.HasErrorPrefix(e, "NOSCRIPT") {
+				missing = true
+			} else if e != nil && !errors.Is(e, redis.Nil) {
+				return e
+			}
+		}
+		if !missing {
+			return err
+		}
+		for _, s := range scripts {
+			if err := s.Load(ctx, rdb).Err(); err != nil {
+				return err
+			}
+		}
+	}
+}

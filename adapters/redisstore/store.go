@@ -1,0 +1,238 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tracklink/tracklink"
+)
+
+// Compile-time guards: Store implements both store contracts.
+var (
+	_ tracklink.Store       = (*Store)(nil)
+	_ tracklink.ReportStore = (*Store)(nil)
+)
+
+// ErrInvalid is wrapped by the errors of calls whose input would write an
+// odd key (a malformed session reference, event slug, promoter code, link
+// id…). Nothing is written when it is returned.
+var ErrInvalid = errors.New("redisstore: invalid input")
+
+// Store is a tracklink.Store and tracklink.ReportStore on Redis. It is safe
+// for concurrent use; it holds no state besides the client and options, so
+// any number of instances may share one Redis.
+type Store struct {
+	rdb  redis.UniversalClient
+	opts Options
+
+	orderBase string // <prefix>{o}:
+	channel   string // <prefix>changes
+	// split is set for clients that shard keys (Cluster, Ring): Stamp
+	// then counts a visit in a second step (see Stamp).
+	split bool
+}
+
+// New returns a Store on a ready client: a *redis.Client, a
+// *redis.ClusterClient, a Sentinel failover client or a
+// redis.NewUniversalClient. It never dials; the client's options decide
+// how long a call may wait (see RecommendedOptions and the package doc).
+//
+// New panics when rdb is nil or opts.Prefix contains '{' or '}': both are
+// wiring mistakes, not runtime conditions.
+func New(rdb redis.UniversalClient, opts Options) *Store {
+	if rdb == nil {
+		panic("redisstore: New with a nil client")
+	}
+	opts.setDefaults()
+	if !validPrefix(opts.Prefix) {
+		panic(fmt.Sprintf("redisstore: Options.Prefix %q must not contain '{' or '}'", opts.Prefix))
+	}
+	_, single := rdb.(*redis.Client)
+	return &Store{
+		split:     !single,
+		rdb:       rdb,
+		opts:      opts,
+		orderBase: opts.Prefix + "{o}:",
+		channel:   opts.Prefix + "changes",
+	}
+}
+
+// Key layout, visit side:
+//
+//	<prefix>{s:<session>}        hash: the session's touches (one per event, ""
+//	                             site-wide) and its visit marks; one key per
+//	                             session, so one PEXPIRE slides all of it
+//	<prefix>{e:<event>}:v:<day>  hash: source key → visits
+//	<prefix>{e:<event>}:v:all    hash: source key → visits, all time
+//	<prefix>{e:<event>}:days     set: days with visits
+//
+// Sessions spread across a cluster by session, visit counters by event
+// ({e:} is the site-wide scope).
+
+func (s *Store) sessionKey(session string) string { return s.opts.Prefix + "{s:" + session + "}" }
+
+func (s *Store) eventTag(event string) string { return s.opts.Prefix + "{e:" + event + "}" }
+
+// maxKeyLen bounds a source key (Touch.Key) stored as a hash field.
+const maxKeyLen = 512
+
+// MaxSessionMarks bounds the visit marks ((event, source key, day) triples
+// already counted) one session keeps, as memstore does. Past it, Stamp
+// forgets the marks of days other than the landing's.
+const MaxSessionMarks = 256
+
+func validScope(event string) bool { return event == "" || tracklink.ValidEvent(event) }
+
+func invalid(op, format string, a ...any) error {
+	return fmt.Errorf("redisstore: %s: %w: "+format, append([]any{op, ErrInvalid}, a...)...)
+}
+
+func wrap(op string, err error) error {
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+// touchPromoter returns the promoter code a touch credits, "" for none.
+func touchPromoter(t tracklink.Touch) (string, bool) {
+	if t.Channel != tracklink.ChannelPromoter || t.Promoter == "" || t.Promoter == tracklink.DeletedPromoter {
+		return "", true
+	}
+	code, ok := tracklink.NormalizePromoter(t.Promoter)
+	return code, ok && code == t.Promoter
+}
+
+// Stamp merges the landing into the session's touch for its event, slides
+// the whole session's expiry and counts the visit.
+//
+// On a single node or Sentinel (a *redis.Client) this is one EVALSHA: one
+// round trip, one atomic step. On a Cluster the session and the event's
+// counters live in different slots, so Stamp runs the session script, then,
+// only when a visit is newly counted, one pipeline that counts it on the
+// event (and on the promoter for a promoter touch): two round trips for a
+// counted visit, one otherwise. If that second step fails the visit is
+// marked but not counted (the error is returned).
+func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampResult, error) {
+	t := st.Touch
+	switch {
+	case !tracklink.ValidSession(st.Session):
+		return tracklink.StampResult{}, invalid("stamp", "session reference is not a tracklink reference")
+	case !validScope(t.Event):
+		return tracklink.StampResult{}, invalid("stamp", "event slug %q is not [a-z0-9-]{1,64}", clip(t.Event))
+	case st.TTL <= 0:
+		return tracklink.StampResult{}, invalid("stamp", "TTL must be > 0")
+	}
+	key := t.Key()
+	if len(key) > maxKeyLen {
+		return tracklink.StampResult{}, invalid("stamp", "source key longer than %d bytes", maxKeyLen)
+	}
+	code, ok := touchPromoter(t)
+	if !ok {
+		return tracklink.StampResult{}, invalid("stamp", "promoter code %q is not a lowercase [a-z0-9_-]{1,64} code", clip(t.Promoter))
+	}
+	if t.At.IsZero() {
+		t.At = s.opts.Now()
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return tracklink.StampResult{}, wrap("stamp", err)
+	}
+	day := tracklink.Day(t.At)
+	model := 0
+	if st.Model == tracklink.FirstTouch {
+		model = 1
+	}
+	ttl := max(st.TTL.Milliseconds(), 1)
+	var keys []string
+	if s.split {
+		keys = []string{s.sessionKey(st.Session)}
+	} else {
+		tag := s.eventTag(t.Event)
+		keys = []string{s.sessionKey(st.Session), tag + ":v:" + day, tag + ":v:all", tag + ":days"}
+	}
+	res, err := stampScript.Run(ctx, s.rdb, keys,
+		t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase, MaxSessionMarks).Slice()
+	if err != nil {
+		return tracklink.StampResult{}, wrap("stamp", err)
+	}
+	if len(res) < 4 {
+		return tracklink.StampResult{}, wrap("stamp", errors.New("unexpected script reply"))
+	}
+	out := tracklink.StampResult{Current: t, Counted: res[1] == int64(1)}
+	if res[0] != int64(1) && len(res) > 4 {
+		cur, _ := res[4].(string)
+		out.Current = tracklink.Touch{}
+		if err := json.Unmarshal([]byte(cur), &out.Current); err != nil {
+			return tracklink.StampResult{}, wrap("stamp", fmt.Errorf("decode stored touch: %w", err))
+		}
+	}
+	if s.split && out.Counted {
+		curKey, _ := res[2].(string)
+		curCode, _ := res[3].(string)
+		if err := s.countSplit(ctx, t.Event, day, curKey, curCode); err != nil {
+			return out, wrap("stamp", err)
+		}
+	}
+	return out, nil
+}
+
+// countSplit counts a visit on a Cluster: the event's counters and the
+// promoter's live in other slots than the session.
+func (s *Store) countSplit(ctx context.Context, event, day, key, code string) error {
+	tag := s.eventTag(event)
+	return execScripts(ctx, s.rdb, []*redis.Script{countScript, promoterVisitScript}, func(pipe redis.Pipeliner) {
+		countScript.EvalSha(ctx, pipe, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, key, day)
+		if code != "" {
+			promoterVisitScript.EvalSha(ctx, pipe, []string{s.orderBase + "p:" + code + ":all"}, s.orderBase, code, event, day)
+		}
+	})
+}
+
+// Touches reads the session's event touch and site-wide touch with one
+// HMGET (both live in the session's hash). For event "" the event touch is
+// nil and the site-wide touch is returned.
+func (s *Store) Touches(ctx context.Context, session, event string) (eventTouch, siteTouch *tracklink.Touch, err error) {
+	if !tracklink.ValidSession(session) {
+		return nil, nil, invalid("touches", "session reference is not a tracklink reference")
+	}
+	if !validScope(event) {
+		return nil, nil, invalid("touches", "event slug %q is not [a-z0-9-]{1,64}", clip(event))
+	}
+	vals, err := s.rdb.HMGet(ctx, s.sessionKey(session), "t:"+event, "t:").Result()
+	if err != nil {
+		return nil, nil, wrap("touches", err)
+	}
+	if event != "" {
+		if eventTouch, err = decodeTouch(vals[0]); err != nil {
+			return nil, nil, wrap("touches", err)
+		}
+	}
+	if siteTouch, err = decodeTouch(vals[1]); err != nil {
+		return nil, nil, wrap("touches", err)
+	}
+	return eventTouch, siteTouch, nil
+}
+
+// decodeTouch turns an HMGET value into a touch; a missing field is nil.
+func decodeTouch(v any) (*tracklink.Touch, error) {
+	b, ok := v.(string)
+	if !ok {
+		return nil, nil
+	}
+	var t tracklink.Touch
+	if err := json.Unmarshal([]byte(b), &t); err != nil {
+		return nil, fmt.Errorf("decode stored touch: %w", err)
+	}
+	return &t, nil
+}
+
+// clip shortens untrusted input quoted in an error message.
+func clip(s string) string {
+	const n = 80
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
