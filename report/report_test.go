@@ -15,6 +15,8 @@ import (
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
+	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/report"
 )
 
@@ -108,6 +110,10 @@ func fixture(t *testing.T, s fullStore) *report.Reporter {
 func stores(t *testing.T) map[string]func(t *testing.T) fullStore {
 	return map[string]func(t *testing.T) fullStore{
 		"memstore": func(t *testing.T) fullStore { return memstore.New() },
+		"redis": func(t *testing.T) fullStore {
+			rdb, _ := redistest.Client(t)
+			return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
+		},
 	}
 }
 

@@ -1,0 +1,108 @@
+// Package redistest gives tests a Redis: the real one at
+// TRACKLINK_REDIS_ADDR (default 127.0.0.1:6379) or, when it does not answer
+// and CI is unset, an in-process miniredis. With CI set a missing Redis
+// fails the test instead of skipping it. Every test gets its own key
+// prefix, whose keys are deleted when it ends: the Redis may be shared,
+// so nothing here ever flushes a database.
+package redistest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	probeOnce sync.Once
+	probeErr  error
+	probeAddr string
+)
+
+// Addr returns the address of the real Redis and whether it answered. It
+// probes once per test binary.
+func Addr() (addr string, err error) {
+	probeOnce.Do(func() {
+		probeAddr = os.Getenv("TRACKLINK_REDIS_ADDR")
+		if probeAddr == "" {
+			probeAddr = "127.0.0.1:6379"
+		}
+		rdb := redis.NewClient(&redis.Options{Addr: probeAddr, MaxRetries: -1, DialTimeout: time.Second})
+		defer rdb.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		probeErr = rdb.Ping(ctx).Err()
+	})
+	return probeAddr, probeErr
+}
+
+// Client returns a client for the test (closed when it ends) and, when it
+// fell back to miniredis, the miniredis (so expiry tests can fast-forward
+// its clock).
+func Client(tb testing.TB) (*redis.Client, *miniredis.Miniredis) {
+	tb.Helper()
+	addr, err := Addr()
+	var mr *miniredis.Miniredis
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("redis at %s does not answer (CI is set): %v", addr, err)
+		}
+		tb.Logf("redis at %s does not answer (%v); using an in-process miniredis", addr, err)
+		mr = miniredis.RunT(tb)
+		addr = mr.Addr()
+	}
+	rdb := redis.NewClient(&redis.Options{
+		Addr:                  addr,
+		ContextTimeoutEnabled: true,
+		DialTimeout:           2 * time.Second,
+		ReadTimeout:           2 * time.Second,
+		WriteTimeout:          2 * time.Second,
+		PoolSize:              64,
+		PoolTimeout:           10 * time.Second, // suites run hundreds of goroutines at once
+		MaxRetries:            1,
+	})
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return rdb, mr
+}
+
+// Prefix returns a unique key prefix and deletes its keys when the test
+// ends.
+func Prefix(tb testing.TB, rdb redis.UniversalClient) string {
+	tb.Helper()
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	prefix := "tracklinktest-" + hex.EncodeToString(b[:]) + ":"
+	tb.Cleanup(func() { DeleteKeys(tb, rdb, prefix) })
+	return prefix
+}
+
+// DeleteKeys unlinks every key under prefix (SCAN, never FLUSHDB).
+func DeleteKeys(tb testing.TB, rdb redis.UniversalClient, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	del := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			if err := c.Unlink(ctx, iter.Val()).Err(); err != nil {
+				return err
+			}
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, del)
+	case *redis.Client:
+		err = del(ctx, c)
+	}
+	if err != nil {
+		tb.Logf("cleanup of %s: %v", prefix, err)
+	}
+}

@@ -1,0 +1,115 @@
+package middleware_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/middleware"
+)
+
+// cmdCounter counts the commands a go-redis client sends (not the
+// connection handshake, which go-redis runs as a pipeline on each new
+// connection).
+type cmdCounter struct{ n atomic.Int64 }
+
+func (c *cmdCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *cmdCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c *cmdCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// hungServer accepts connections and never answers, like a Redis stuck
+// in a long command or behind a dead network path.
+func hungServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+func closedPort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestRedisOutageFailsOpen runs the middleware on a redisstore whose Redis
+// is down (connection refused) or hung (accepts, never answers): every page
+// is served with status 200 and the same body; each request waits at most
+// about StoreTimeout until the breaker opens; then no command is sent.
+func TestRedisOutageFailsOpen(t *testing.T) {
+	for name, addr := range map[string]func(*testing.T) string{"refused": closedPort, "hung": hungServer} {
+		t.Run(name, func(t *testing.T) {
+			// go-redis' defaults (3s read timeout, 3 retries) would hold a
+			// page for seconds: the store's documented settings bound it.
+			rdb := redis.NewClient(redisstore.RecommendedOptions(addr(t)).Simple())
+			defer rdb.Close()
+			counter := &cmdCounter{}
+			rdb.AddHook(counter)
+			var errs atomic.Int64
+			mw := newMW(t, redisstore.New(rdb, redisstore.Options{Prefix: "tracklinktest-outage:"}), func(c *middleware.Config) {
+				c.StoreTimeout = 30 * time.Millisecond
+				c.BreakerThreshold = 3
+				c.BreakerCooldown = time.Hour
+				c.Hooks.OnError = func(context.Context, error) { errs.Add(1) }
+			})
+			h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<h1>Summer Fest</h1>") }))
+
+			var slowest time.Duration
+			for i := 0; i < 20; i++ {
+				start := time.Now()
+				rec := serve(h, landing("/events/summer-fest?promoter=ana"))
+				if d := time.Since(start); d > slowest {
+					slowest = d
+				}
+				assert.Equal(t, http.StatusOK, rec.Code)
+				assert.Equal(t, "<h1>Summer Fest</h1>", rec.Body.String())
+			}
+			sent := counter.n.Load()
+			// Three stamps before the breaker opens, each tried at most twice
+			// (RecommendedOptions allows one retry inside the deadline).
+			assert.LessOrEqual(t, sent, int64(6), "commands stop once the breaker is open")
+			assert.NotZero(t, errs.Load(), "the outage was reported")
+			// A bound on a hang, not a speed target: without deadlines a hung
+			// Redis holds each page for the client's read timeout.
+			assert.Less(t, slowest, time.Second, "no request waited for Redis beyond its deadline")
+
+			for i := 0; i < 10; i++ {
+				serve(h, landing("/events/summer-fest?promoter=ana"))
+			}
+			assert.Equal(t, sent, counter.n.Load(), "an open breaker costs nothing per request")
+		})
+	}
+}
