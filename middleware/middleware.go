@@ -94,8 +94,8 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 
 // tracked decides, cheaply and without allocating, whether r is a human
 // page view worth a store call: GET page views of event pages always;
-// other pages only with tracking parameters, an external Referer or an
-// in-app browser. Never HEAD or other methods, prefetches, non-document
+// other pages only with tracking parameters, an external Referer, or no
+// Referer and an in-app browser. Never HEAD or other methods, prefetches, non-document
 // fetches, bots, link-preview fetchers or HTTP clients.
 func (m *Middleware) tracked(r *http.Request) (event string, ok bool) {
 	if r.Method != http.MethodGet {
@@ -106,11 +106,15 @@ func (m *Middleware) tracked(r *http.Request) (event string, ok bool) {
 		return "", false
 	}
 	event, isEvent := m.cfg.EventPath(r.URL.Path)
-	ua := h.Get("User-Agent")
-	if !isEvent {
-		_, _, inApp := tracklink.InAppBrowser(ua)
-		if !inApp && !m.classifier.HasTrackingParams(r.URL.RawQuery) &&
-			!m.classifier.ExternalReferrer(h.Get("Referer"), r.Host) {
+	ua := header(h, "User-Agent")
+	if !isEvent && !m.classifier.HasTrackingParams(r.URL.RawQuery) {
+		// A Referer decides: another site is a landing, our own is
+		// browsing. Without one, only an in-app browser tells a landing.
+		if ref := header(h, "Referer"); ref != "" {
+			if !m.classifier.ExternalReferrer(ref, r.Host) {
+				return "", false
+			}
+		} else if _, _, inApp := tracklink.InAppBrowser(ua); !inApp {
 			return "", false
 		}
 	}
@@ -194,27 +198,41 @@ func (m *Middleware) cleanURL(u *url.URL) (string, bool) {
 	c := *u
 	c.RawQuery = q.Encode()
 	c.Scheme, c.Host, c.User = "", "", nil // same-origin relative redirect only
-	return c.RequestURI(), true
+	uri := c.RequestURI()
+	// "//evil.example/" or "/\evil.example/" would leave the site.
+	if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") {
+		return "", false
+	}
+	return uri, true
 }
 
 // isPrefetch reports speculative loads (Chrome's Sec-Purpose, older
 // Purpose and X-Moz headers): the visitor has not opened the page.
 func isPrefetch(h http.Header) bool {
 	for _, k := range [...]string{"Sec-Purpose", "Purpose", "X-Moz", "X-Purpose"} {
-		if v := h.Get(k); v != "" && (strings.Contains(v, "prefetch") || strings.Contains(v, "prerender") || strings.Contains(v, "preview")) {
+		if v := header(h, k); v != "" && (strings.Contains(v, "prefetch") || strings.Contains(v, "prerender") || strings.Contains(v, "preview")) {
 			return true
 		}
 	}
 	return false
 }
 
+// header is h.Get for a key already in canonical form: net/http's server
+// canonicalises incoming keys, so the lookup can skip doing it again.
+func header(h http.Header, canonicalKey string) string {
+	if v := h[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // isDocument reports whether the request loads a page: Sec-Fetch-Dest is
 // document (or absent), and an Accept header, when sent, admits HTML.
 func isDocument(h http.Header) bool {
-	if d := h.Get("Sec-Fetch-Dest"); d != "" {
+	if d := header(h, "Sec-Fetch-Dest"); d != "" {
 		return d == "document"
 	}
-	a := h.Get("Accept")
+	a := header(h, "Accept")
 	return a == "" || strings.Contains(a, "text/html") || strings.Contains(a, "*/*")
 }
 
@@ -233,14 +251,14 @@ func isAsset(path string) bool {
 }
 
 // lazyVisit is the request context of an untracked request. It is itself
-// the context (one allocation) and reads the session cookie only when a
-// handler calls tracklink.FromContext.
+// the context (one small allocation) and reads the session cookie only
+// when a handler calls tracklink.FromContext.
 type lazyVisit struct {
 	context.Context
-	m    *Middleware
-	r    *http.Request
-	once sync.Once
-	v    tracklink.Visit
+	m       *Middleware
+	r       *http.Request
+	once    sync.Once
+	session string
 }
 
 func (l *lazyVisit) Value(key any) any {
@@ -253,12 +271,11 @@ func (l *lazyVisit) Value(key any) any {
 // Visit implements tracklink.VisitSource.
 func (l *lazyVisit) Visit() (tracklink.Visit, bool) {
 	l.once.Do(func() {
-		if l.m.cfg.Consent != nil && !l.m.cfg.Consent(l.r) {
-			return
+		if l.m.cfg.Consent == nil || l.m.cfg.Consent(l.r) {
+			l.session = l.m.cookies.read(l.r)
 		}
-		l.v.Session = l.m.cookies.read(l.r)
 	})
-	return l.v, l.v.Session != ""
+	return tracklink.Visit{Session: l.session}, l.session != ""
 }
 
 // report sends an absorbed error to Hooks.OnError and the logger, at most

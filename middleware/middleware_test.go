@@ -388,3 +388,15 @@ func TestConfigValidation(t *testing.T) {
 	_, err = middleware.New(middleware.Config{Store: memstore.New(), SessionKeys: [][]byte{[]byte(testKey), nil, []byte(otherKey)}})
 	assert.ErrorContains(t, err, "pairs")
 }
+
+func TestCleanURLNeverLeavesTheSite(t *testing.T) {
+	h := newMW(t, memstore.New(), func(c *middleware.Config) { c.CleanURL = true }).Handler(page)
+	for _, path := range []string{"//evil.example/?promoter=ana", "/\\evil.example/?promoter=ana"} {
+		rec := serve(h, landing(path))
+		assert.NotEqual(t, http.StatusFound, rec.Code, "%s must not redirect", path)
+		assert.Empty(t, rec.Header().Get("Location"))
+	}
+	rec := serve(h, landing("/events/summer-fest?promoter=ana"))
+	assert.Equal(t, http.StatusFound, rec.Code)
+	assert.Equal(t, "/events/summer-fest", rec.Header().Get("Location"))
+}
