@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
@@ -10,9 +11,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
+	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/tracklinktest"
 )
 
@@ -189,3 +193,51 @@ type nopBody struct{ *bytes.Reader }
 func (nopBody) Close() error { return nil }
 
 func httpBody(b []byte) nopBody { return nopBody{bytes.NewReader(b)} }
+
+// BenchmarkHandlerRedis is the handler on a real Redis: a new order costs
+// reading the session's touches, the atomic record script and the outbox
+// ack; the roundtrips/op metric counts them with a go-redis hook.
+func BenchmarkHandlerRedis(b *testing.B) {
+	rdb, _ := redistest.Client(b)
+	s := redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(b, rdb)})
+	ctx := context.Background()
+	if _, err := s.Stamp(ctx, tracklink.Stamp{Session: sessionN(1), TTL: time.Hour, Touch: tracklink.Touch{
+		Channel: tracklink.ChannelPromoter, Source: "ana", Promoter: "ana", Event: "summer-fest", At: t0.Add(-time.Hour), Evidence: "param promoter=ana"}}); err != nil {
+		b.Fatal(err)
+	}
+	rt := redistest.CountRoundTrips(rdb)
+	h, err := NewHandler(Config{Store: s, Provider: StandardWebhooks(stdSecretA), Now: clockAt(t0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("new", func(b *testing.B) {
+		b.ReportAllocs()
+		start, i := rt.N(), 0
+		for b.Loop() {
+			i++
+			r := stdRequest(stdSecretA, t0, completedBody(fmt.Sprintf("new_%d", i), sessionN(1), "summer-fest", 2))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatal(w.Code, w.Body.String())
+			}
+		}
+		b.ReportMetric(float64(rt.N()-start)/float64(i), "roundtrips/op")
+	})
+	b.Run("duplicate", func(b *testing.B) {
+		body := completedBody("dup", sessionN(1), "summer-fest", 2)
+		r := stdRequest(stdSecretA, t0, body)
+		b.ReportAllocs()
+		start, i := rt.N(), 0
+		for b.Loop() {
+			i++
+			r.Body = httpBody(body)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatal(w.Code, w.Body.String())
+			}
+		}
+		b.ReportMetric(float64(rt.N()-start)/float64(i), "roundtrips/op")
+	})
+}

@@ -16,7 +16,8 @@ import (
 )
 
 // concurrencyStores are the stores TestConcurrentDeliveries runs on: the
-// in-process store and a real Redis (unique key prefix).
+// in-process store, a real Redis and a Redis Cluster (unique key prefix;
+// the cluster from TRACKLINK_REDIS_CLUSTER, see redistest.Cluster).
 var concurrencyStores = []struct {
 	name string
 	new  func(t *testing.T) testStore
@@ -24,6 +25,10 @@ var concurrencyStores = []struct {
 	{"memstore", func(t *testing.T) testStore { return memstore.New() }},
 	{"redis", func(t *testing.T) testStore {
 		rdb, _ := redistest.Client(t)
+		return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
+	}},
+	{"cluster", func(t *testing.T) testStore {
+		rdb := redistest.Cluster(t)
 		return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
 	}},
 }

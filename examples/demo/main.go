@@ -1,0 +1,155 @@
+// Command demo is a small ticket shop with tracklink wired in, and the
+// organiser's dashboard that shows where visits and sales come from.
+//
+//	go run ./examples/demo
+//
+// opens the shop on http://127.0.0.1:8080 (loopback only) with an
+// in-process store seeded with 30 days of traffic, and prints the URLs to
+// try and the dashboard's password. Flags:
+//
+//	-addr 127.0.0.1:8080   listen address; -addr :8080 serves the LAN too
+//	-redis URL             keep tracking data in Redis (redis://localhost:6379/0)
+//	-redis-prefix P        key prefix in Redis (default "tracklink-demo:")
+//	-seed=false            start empty
+//	-seed-days N           days of seeded history (default 30)
+//	-admin-password P      dashboard password (default: random, printed)
+//	-base-url URL          public origin, when a proxy serves the demo under another name
+//	-insecure-cookies      cookies without Secure even off loopback (plain-http LAN demo)
+//	-payment-delay 1.5s    how long the fake payment provider takes
+//
+// The shop is served over plain http. Session cookies then cannot be
+// Secure: the demo drops Secure when it listens on loopback, where
+// browsers treat http as secure enough. On another address it keeps
+// Secure (as a real deployment behind TLS must), so over plain http on a
+// LAN pass -insecure-cookies as well, or put TLS in front.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tracklink/tracklink/adapters/redisstore"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address (use :8080 to serve the LAN)")
+	redisURL := flag.String("redis", "", "Redis URL (redis://host:6379/0); default: in-process memory store")
+	prefix := flag.String("redis-prefix", "tracklink-demo:", "key prefix in Redis")
+	seed := flag.Bool("seed", true, "seed demo promoters, links and history")
+	seedDays := flag.Int("seed-days", 30, "days of seeded visits and sales")
+	password := flag.String("admin-password", "", "dashboard password (default: random, printed at start-up)")
+	baseURL := flag.String("base-url", "", "public origin for links (default: from -addr)")
+	insecure := flag.Bool("insecure-cookies", false, "drop the Secure cookie attribute even off loopback (plain-http LAN demo)")
+	delay := flag.Duration("payment-delay", 1500*time.Millisecond, "how long the fake payment provider takes")
+	verbose := flag.Bool("v", false, "debug logging")
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	opts := Options{
+		AdminPassword: *password,
+		Seed:          *seed,
+		SeedDays:      *seedDays,
+		PaymentDelay:  *delay,
+		BaseURL:       *baseURL,
+		Logger:        log,
+		Insecure:      *insecure || loopback(*addr),
+	}
+	if opts.AdminPassword == "" {
+		opts.AdminPassword = randomID(9)
+	}
+	if *redisURL != "" {
+		ro, err := redis.ParseURL(*redisURL)
+		if err != nil {
+			return fmt.Errorf("-redis: %w", err)
+		}
+		// Bounded waits: a hung Redis must not hold the shop's pages (the
+		// middleware fails open after its own 50 ms timeout).
+		ro.ContextTimeoutEnabled = true
+		ro.DialTimeout = 500 * time.Millisecond
+		ro.ReadTimeout = 500 * time.Millisecond
+		ro.WriteTimeout = 500 * time.Millisecond
+		ro.PoolTimeout = 200 * time.Millisecond
+		ro.MaxRetries = 1
+		rdb := redis.NewClient(ro)
+		defer rdb.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err = rdb.Ping(ctx).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("redis %s: %w", ro.Addr, err)
+		}
+		opts.Store = redisstore.New(rdb, redisstore.Options{Prefix: *prefix})
+	}
+
+	started := time.Now()
+	srv, err := Start(*addr, opts)
+	if err != nil {
+		return err
+	}
+	store := "in-process memory (gone when the demo stops)"
+	if *redisURL != "" {
+		store = "Redis, key prefix " + *prefix
+	}
+	short := ""
+	if *seed {
+		short = "  short link: " + srv.URL + "/t/summer-fest-newsletter  (302 to the campaign link above)\n"
+	}
+	fmt.Printf(`
+  tracklink demo — ready in %s
+  store:      %s
+
+  shop:       %[3]s/
+  dashboard:  %[3]s/admin   password: %[4]s
+  promoter:   %[3]s/events/summer-fest?promoter=ana
+  campaign:   %[3]s/events/summer-fest?utm_source=newsletter&utm_medium=email&utm_campaign=june-newsletter
+%[5]s
+  Press Ctrl-C to stop.
+
+`, time.Since(started).Round(time.Millisecond), store, srv.URL, opts.AdminPassword, short)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case <-srv.Done():
+		return srv.Err()
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// loopback reports whether a listen address serves this machine only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
