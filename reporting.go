@@ -81,6 +81,19 @@ type PromoterStats struct {
 	Events map[string]Counts `json:"events,omitempty"`
 }
 
+// PromoterSummary are the totals across the registered promoters of a
+// group (or all of them).
+type PromoterSummary struct {
+	Group string `json:"group,omitempty"`
+	// Promoters counts the registered promoters.
+	Promoters int `json:"promoters"`
+	// Active counts those with at least one order that counts.
+	Active int `json:"active"`
+	// Totals sums their sales (Visits is left zero: visits are counted per
+	// event on the request path, which does not read group membership).
+	Totals Counts `json:"totals"`
+}
+
 // Change is one entry of the live feed: an order recorded or refunded.
 type Change struct {
 	Kind        HookKind    `json:"kind"`
@@ -133,6 +146,19 @@ type ReportStore interface {
 	// PromoterStats returns all-time figures of the given promoters (every
 	// code gets an entry, zero when it has none).
 	PromoterStats(ctx context.Context, codes []string) ([]PromoterStats, error)
+	// PromoterSummary returns the totals across the registered promoters
+	// of group ("" for all). Stores keep these sums up to date on Record,
+	// Refund and every registry change, so the cost does not grow with the
+	// number of promoters or with history.
+	PromoterSummary(ctx context.Context, group string) (PromoterSummary, error)
+	// PromoterRanking returns registered promoters of group ("" for all),
+	// ordered by primary tickets sold (descending, then code), rows
+	// offset to offset+limit-1, with their all-time figures. Its cost grows
+	// with limit, not with the number of promoters.
+	PromoterRanking(ctx context.Context, group string, offset, limit int) ([]PromoterStats, error)
+	// RecentOrders returns up to limit recorded orders of event ("" for
+	// all), newest first.
+	RecentOrders(ctx context.Context, event string, limit int) ([]Attribution, error)
 	// PromoterDays returns a promoter's daily counts from..to inclusive,
 	// zero-filled.
 	PromoterDays(ctx context.Context, code, from, to string) ([]DayCounts, error)

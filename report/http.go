@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ const maxJSONBody = 64 << 10
 //	GET    /links?event=                  campaign links with figures
 //	POST   /links                         create a campaign link
 //	DELETE /links/{id}                    delete a campaign link
-//	GET    /promoters?q=&group=           promoters with figures and the summary
+//	GET    /promoters?q=&group=&offset=&limit=  promoters with figures and the summary
 //	POST   /promoters                     create or update a promoter
 //	GET    /promoters/{code}?from=&to=    promoter detail with daily series
 //	DELETE /promoters/{code}?confirm=     delete (first call: 409 with a token)
@@ -33,6 +34,7 @@ const maxJSONBody = 64 << 10
 //	POST   /groups                        create a group {"name"}
 //	PATCH  /groups/{name}                 rename {"name"}
 //	DELETE /groups/{name}                 delete a group
+//	GET    /orders?event=&limit=          recent orders, newest first (default 50)
 //	GET    /orders.csv?event=             orders CSV export
 //	GET    /stream                        Server-Sent Events of new sales
 func (rp *Reporter) Handler(authorize func(*http.Request) bool) http.Handler {
@@ -52,6 +54,7 @@ func (rp *Reporter) Handler(authorize func(*http.Request) bool) http.Handler {
 	mux.HandleFunc("POST /groups", rp.apiCreateGroup)
 	mux.HandleFunc("PATCH /groups/{name}", rp.apiRenameGroup)
 	mux.HandleFunc("DELETE /groups/{name}", rp.apiDeleteGroup)
+	mux.HandleFunc("GET /orders", rp.apiRecentOrders)
 	mux.HandleFunc("GET /orders.csv", rp.apiOrdersCSV)
 	mux.HandleFunc("GET /stream", rp.Stream)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,15 +140,42 @@ func (rp *Reporter) apiDeleteLink(w http.ResponseWriter, r *http.Request) {
 
 func (rp *Reporter) apiPromoters(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if len(q.Get("q")) > 200 || len(q.Get("group")) > 100 {
-		rp.reply(w, r, nil, fmt.Errorf("%w: query too long", ErrInvalid))
+	offset, err1 := intParam(q.Get("offset"), 0)
+	limit, err2 := intParam(q.Get("limit"), 50)
+	if err1 != nil || err2 != nil {
+		rp.reply(w, r, nil, fmt.Errorf("%w: offset and limit must be whole numbers", ErrInvalid))
 		return
 	}
-	rows, sum, err := rp.Promoters(r.Context(), Query{Search: q.Get("q"), Group: q.Get("group")})
+	rows, sum, err := rp.Promoters(r.Context(), Query{Search: q.Get("q"), Group: q.Get("group"), Offset: offset, Limit: limit})
 	rp.reply(w, r, struct {
 		Summary   Summary       `json:"summary"`
 		Promoters []PromoterRow `json:"promoters"`
 	}{sum, rows}, err)
+}
+
+func (rp *Reporter) apiRecentOrders(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("limit"), 50)
+	if err != nil {
+		rp.reply(w, r, nil, fmt.Errorf("%w: limit must be a whole number", ErrInvalid))
+		return
+	}
+	orders, err := rp.RecentOrders(r.Context(), q.Get("event"), limit)
+	if orders == nil {
+		orders = []tracklink.Attribution{}
+	}
+	rp.reply(w, r, orders, err)
+}
+
+// intParam parses an optional query parameter.
+func intParam(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	if len(s) > 9 {
+		return 0, ErrInvalid
+	}
+	return strconv.Atoi(s)
 }
 
 func (rp *Reporter) apiSavePromoter(w http.ResponseWriter, r *http.Request) {

@@ -303,15 +303,8 @@ func (rp *Reporter) CreateLink(ctx context.Context, l tracklink.Link) (tracklink
 	return l, rp.store.SaveLink(ctx, l)
 }
 
-// Summary are the totals across promoters.
-type Summary struct {
-	Group string `json:"group,omitempty"`
-	// Promoters counts the registered promoters (in the group).
-	Promoters int `json:"promoters"`
-	// Active counts promoters with at least one order.
-	Active int              `json:"active"`
-	Totals tracklink.Counts `json:"totals"`
-}
+// Summary are the totals across promoters (see tracklink.PromoterSummary).
+type Summary = tracklink.PromoterSummary
 
 // PromoterRow is a promoter with its all-time figures.
 type PromoterRow struct {
@@ -321,17 +314,63 @@ type PromoterRow struct {
 	ActiveEvents int `json:"active_events"`
 }
 
-// Query filters the promoter list.
+// Query filters and pages the promoter list.
 type Query struct {
 	// Search matches the code or the name, case-insensitively, anywhere.
 	Search string
 	// Group keeps the promoters in that group ("" for all).
 	Group string
+	// Offset and Limit page the list; Limit defaults to 50, at most 1000.
+	Offset, Limit int
 }
 
-// Promoters returns the promoters matching q, ordered by tickets sold
-// (then code), with their figures, and the summary over them.
+// MaxPageSize bounds Query.Limit.
+const MaxPageSize = 1000
+
+// Promoters returns one page of the promoters matching q, ordered by
+// tickets sold (then code), and the summary over all that match.
+//
+// Without a search both come from aggregates the store maintains, so the
+// cost follows the page size, not the number of promoters or the history.
+// A search reads the registry (names are matched anywhere in the string,
+// which no index serves) and sums the matches.
 func (rp *Reporter) Promoters(ctx context.Context, q Query) ([]PromoterRow, Summary, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > MaxPageSize || q.Offset < 0 || len(q.Search) > 200 || len(q.Group) > 100 {
+		return nil, Summary{}, fmt.Errorf("%w: page or query out of range", ErrInvalid)
+	}
+	if strings.TrimSpace(q.Search) == "" {
+		return rp.rankedPromoters(ctx, q)
+	}
+	return rp.searchPromoters(ctx, q)
+}
+
+func (rp *Reporter) rankedPromoters(ctx context.Context, q Query) ([]PromoterRow, Summary, error) {
+	sum, err := rp.store.PromoterSummary(ctx, q.Group)
+	if err != nil {
+		return nil, Summary{}, err
+	}
+	stats, err := rp.store.PromoterRanking(ctx, q.Group, q.Offset, q.Limit)
+	if err != nil {
+		return nil, Summary{}, err
+	}
+	rows := make([]PromoterRow, 0, len(stats))
+	for _, s := range stats {
+		p, ok, err := rp.store.Promoter(ctx, s.Code)
+		if err != nil {
+			return nil, Summary{}, err
+		}
+		if !ok { // deleted between the two reads
+			continue
+		}
+		rows = append(rows, promoterRow(p, s))
+	}
+	return rows, sum, nil
+}
+
+func (rp *Reporter) searchPromoters(ctx context.Context, q Query) ([]PromoterRow, Summary, error) {
 	all, err := rp.store.Promoters(ctx)
 	if err != nil {
 		return nil, Summary{}, err
@@ -342,10 +381,9 @@ func (rp *Reporter) Promoters(ctx context.Context, q Query) ([]PromoterRow, Summ
 		if q.Group != "" && !slices.Contains(p.Groups, q.Group) {
 			continue
 		}
-		if needle != "" && !strings.Contains(p.Code, needle) && !strings.Contains(strings.ToLower(p.Name), needle) {
-			continue
+		if strings.Contains(p.Code, needle) || strings.Contains(strings.ToLower(p.Name), needle) {
+			picked = append(picked, p)
 		}
-		picked = append(picked, p)
 	}
 	codes := make([]string, len(picked))
 	for i, p := range picked {
@@ -363,17 +401,10 @@ func (rp *Reporter) Promoters(ctx context.Context, q Query) ([]PromoterRow, Summ
 	rows := make([]PromoterRow, 0, len(picked))
 	for _, p := range picked {
 		s := byCode[p.Code]
-		events := map[string]bool{}
-		for _, e := range p.Events {
-			events[e] = true
-		}
-		for e, c := range s.Events {
-			if c.Orders > 0 {
-				events[e] = true
-			}
-		}
-		rows = append(rows, PromoterRow{Promoter: p, Counts: s.Totals, ActiveEvents: len(events)})
-		sum.Totals.Add(s.Totals)
+		rows = append(rows, promoterRow(p, s))
+		t := s.Totals
+		t.Visits = 0 // as in the store's summaries: sales only
+		sum.Totals.Add(t)
 		if s.Totals.Orders > 0 {
 			sum.Active++
 		}
@@ -384,7 +415,35 @@ func (rp *Reporter) Promoters(ctx context.Context, q Query) ([]PromoterRow, Summ
 		}
 		return rows[i].Code < rows[j].Code
 	})
+	if q.Offset >= len(rows) {
+		return []PromoterRow{}, sum, nil
+	}
+	rows = rows[q.Offset:]
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+	}
 	return rows, sum, nil
+}
+
+// promoterRow joins a promoter with its figures; its active events are
+// those it is registered on or sold on.
+func promoterRow(p tracklink.Promoter, s tracklink.PromoterStats) PromoterRow {
+	active := len(p.Events)
+	for e, c := range s.Events {
+		if c.Orders > 0 && !slices.Contains(p.Events, e) {
+			active++
+		}
+	}
+	return PromoterRow{Promoter: p, Counts: s.Totals, ActiveEvents: active}
+}
+
+// RecentOrders returns up to limit orders of event ("" for all), newest
+// first (limit 1 to MaxPageSize).
+func (rp *Reporter) RecentOrders(ctx context.Context, event string, limit int) ([]tracklink.Attribution, error) {
+	if event != "" && !tracklink.ValidEvent(event) || limit < 1 || limit > MaxPageSize {
+		return nil, fmt.Errorf("%w: event or limit", ErrInvalid)
+	}
+	return rp.store.RecentOrders(ctx, event, limit)
 }
 
 // Detail is one promoter's panel.
@@ -422,26 +481,17 @@ func (rp *Reporter) PromoterDetail(ctx context.Context, code, from, to string) (
 		return Detail{}, err
 	}
 	d := Detail{Links: map[string]string{}, Events: map[string]tracklink.Counts{}, Series: series}
-	d.Promoter = p
+	var st tracklink.PromoterStats
 	if len(stats) == 1 {
-		d.Counts = stats[0].Totals
-		for e, c := range stats[0].Events {
+		st = stats[0]
+		for e, c := range st.Events {
 			d.Events[e] = c
 		}
 	}
+	d.PromoterRow = promoterRow(p, st)
 	for _, e := range p.Events {
 		d.Links[e] = rp.PromoterLink(e, p.Code)
 	}
-	active := map[string]bool{}
-	for _, e := range p.Events {
-		active[e] = true
-	}
-	for e, c := range d.Events {
-		if c.Orders > 0 {
-			active[e] = true
-		}
-	}
-	d.ActiveEvents = len(active)
 	return d, nil
 }
 

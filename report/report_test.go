@@ -114,6 +114,10 @@ func stores(t *testing.T) map[string]func(t *testing.T) fullStore {
 			rdb, _ := redistest.Client(t)
 			return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
 		},
+		"cluster": func(t *testing.T) fullStore {
+			rdb := redistest.Cluster(t)
+			return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
+		},
 	}
 }
 

@@ -99,6 +99,10 @@ func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
 	run("Report/Promoter", testPromoterReports)
 	run("Report/Orders", testOrders)
 	run("Report/BadRanges", testBadRanges)
+	run("Report/PromoterSummary", testPromoterSummary)
+	run("Report/SummaryRegistry", testSummaryRegistry)
+	run("Report/PromoterRanking", testPromoterRanking)
+	run("Report/RecentOrders", testRecentOrders)
 
 	// Registry.
 	run("Registry/Promoters", testPromoters)

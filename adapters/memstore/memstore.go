@@ -104,6 +104,12 @@ type Store struct {
 	promo      map[string]string // promo code → promoter code
 	groups     map[string]struct{}
 	links      map[string]tracklink.Link
+	// recent holds each event's orders ("" all events) sorted by At,
+	// then OrderID, for RecentOrders.
+	recent map[string][]*order
+	// groupAggs are the sums of the registered promoters of each group
+	// ("" every registered promoter), for PromoterSummary.
+	groupAggs map[string]*groupAgg
 
 	subMu sync.Mutex
 	subs  map[*subscriber]struct{}

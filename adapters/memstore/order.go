@@ -54,6 +54,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		s.apply(a, 1)
 	}
 	s.orders[a.OrderID] = o
+	s.indexOrder(o)
 	r := tracklink.Record{Attribution: o.a, Applied: applied, Pending: slices.Clone(o.outbox)}
 	s.mu.Unlock()
 
@@ -168,7 +169,9 @@ func (s *Store) apply(a tracklink.Attribution, sign int64) {
 	add(e.total, key)
 	if code := promoterOf(a.Touch); code != "" {
 		p := s.promoter(code)
+		wasActive := p.total.Orders > 0
 		delta(&p.total)
+		s.rankOrder(code, wasActive, p.total.Orders > 0, delta)
 		add(p.events, a.Event)
 		add(p.days, day)
 	}

@@ -81,7 +81,9 @@ func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
 	for _, g := range np.Groups {
 		s.groups[g] = struct{}{}
 	}
+	old := s.aggGroups(code)
 	s.registry[code] = &np
+	s.moveMember(code, old, s.aggGroups(code))
 	return nil
 }
 
@@ -168,6 +170,7 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 		for _, pc := range p.PromoCodes {
 			delete(s.promo, pc)
 		}
+		s.moveMember(code, s.aggGroups(code), nil)
 		delete(s.registry, code)
 	}
 	for _, e := range s.events {
@@ -239,8 +242,10 @@ func (s *Store) RenameGroup(ctx context.Context, from, to string) error {
 	}
 	for _, p := range s.registry {
 		if i := slices.Index(p.Groups, from); i >= 0 {
+			old := s.aggGroups(p.Code)
 			p.Groups[i] = to
 			p.Groups = set(p.Groups)
+			s.moveMember(p.Code, old, s.aggGroups(p.Code))
 			found = true
 		}
 	}
@@ -260,10 +265,15 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 	defer s.mu.Unlock()
 	delete(s.groups, name)
 	for _, p := range s.registry {
+		if !slices.Contains(p.Groups, name) {
+			continue
+		}
+		old := s.aggGroups(p.Code)
 		p.Groups = slices.DeleteFunc(p.Groups, func(g string) bool { return g == name })
 		if len(p.Groups) == 0 {
 			p.Groups = nil
 		}
+		s.moveMember(p.Code, old, s.aggGroups(p.Code))
 	}
 	return nil
 }

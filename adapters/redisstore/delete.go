@@ -48,7 +48,7 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 		idsCmd := pipe.SMembers(ctx, pk+":orders")
 		edCmd := pipe.SMembers(ctx, pk+":ed")
 		if _, err := pipe.Exec(ctx); err != nil {
-			return wrap(op, err)
+			return s.wrap(op, err)
 		}
 		ids, ed := idsCmd.Val(), edCmd.Val()
 		args := make([]any, 0, 4+3*len(ids))
@@ -60,7 +60,7 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 				cmds[i] = pipe.HGet(ctx, s.orderKey(id), "a")
 			}
 			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-				return wrap(op, err)
+				return s.wrap(op, err)
 			}
 			for i, id := range ids {
 				old := cmds[i].Val()
@@ -70,30 +70,30 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 				}
 				var a tracklink.Attribution
 				if err := json.Unmarshal([]byte(old), &a); err != nil {
-					return wrap(op, fmt.Errorf("decode stored attribution: %w", err))
+					return s.wrap(op, fmt.Errorf("decode stored attribution: %w", err))
 				}
 				if t := &a.Touch; t.Channel == tracklink.ChannelPromoter && (t.Promoter == code || t.Source == code) {
 					t.Promoter, t.Source, t.Evidence = tracklink.DeletedPromoter, tracklink.DeletedPromoter, "deleted promoter"
 				}
 				body, err := json.Marshal(a)
 				if err != nil {
-					return wrap(op, err)
+					return s.wrap(op, err)
 				}
 				args = append(args, id, old, body)
 			}
 		}
 		done, err := deletePromoterScript.Run(ctx, s.rdb, []string{kp}, args...).Int()
 		if err != nil {
-			return wrap(op, err)
+			return s.wrap(op, err)
 		}
 		if done == 1 {
 			if err := s.foldVisits(ctx, code, ed); err != nil {
-				return wrap(op, err)
+				return s.wrap(op, err)
 			}
 			return nil
 		}
 	}
-	return wrap(op, errors.New("orders kept changing; try again"))
+	return s.wrap(op, errors.New("orders kept changing; try again"))
 }
 
 // foldVisits moves the visit counts of "promoter|<code>" onto
@@ -105,19 +105,22 @@ func (s *Store) foldVisits(ctx context.Context, code string, ed []string) error 
 	}
 	from := string(tracklink.ChannelPromoter) + "|" + code
 	to := string(tracklink.ChannelPromoter) + "|" + tracklink.DeletedPromoter
-	return execScripts(ctx, s.rdb, []*redis.Script{foldScript}, func(pipe redis.Pipeliner) {
-		seen := make(map[string]bool)
-		for _, p := range ed {
-			ev, day, ok := strings.Cut(p, " ")
-			if !ok || !validScope(ev) {
-				continue
-			}
-			tag := s.eventTag(ev)
-			foldScript.EvalSha(ctx, pipe, []string{tag + ":v:" + day}, from, to)
-			if !seen[ev] {
-				seen[ev] = true
-				foldScript.EvalSha(ctx, pipe, []string{tag + ":v:all"}, from, to)
-			}
+	var calls []scriptCall
+	seen := make(map[string]bool)
+	for _, p := range ed {
+		ev, day, ok := strings.Cut(p, " ")
+		if !ok || !validScope(ev) {
+			continue
 		}
-	})
+		tag := s.eventTag(ev)
+		calls = append(calls, scriptCall{foldScript, []string{tag + ":v:" + day}, []any{from, to}})
+		if !seen[ev] {
+			seen[ev] = true
+			calls = append(calls, scriptCall{foldScript, []string{tag + ":v:all"}, []any{from, to}})
+		}
+	}
+	if len(calls) == 0 {
+		return nil
+	}
+	return execScripts(ctx, s.rdb, calls)
 }

@@ -66,6 +66,14 @@
 // script and, only when a visit is newly counted, one more pipeline that
 // counts it.
 //
+// When a Cluster master dies and its replica takes over, calls to its slots
+// fail until the client learns the new master. go-redis learns it from a
+// MOVED reply or every ClusterStateReloadInterval (60 s by default), and a
+// dead node sends no MOVED, so the store asks the client to reload its slot
+// map after each call that fails with a connection error (asynchronous and
+// coalesced). A promoted replica has no scripts cached; they are loaded
+// again where needed, and a pipelined script never runs twice.
+//
 // # Expiry
 //
 // A session's hash expires TTL after its last Stamp (Redis expires it by

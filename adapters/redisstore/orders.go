@@ -111,7 +111,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 	a.Refunded, a.RefundedAt = false, time.Time{}
 	body, err := json.Marshal(a)
 	if err != nil {
-		return tracklink.Record{}, wrap("record", err)
+		return tracklink.Record{}, s.wrap("record", err)
 	}
 	kind := hookKind(a)
 	res, err := recordScript.Run(ctx, s.rdb, []string{s.orderKey(a.OrderID)},
@@ -119,11 +119,11 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		a.Tickets, a.Excluded, a.Revenue, a.Currency, a.At.UnixMicro(), string(kind), s.channel, alsoSource,
 	).Slice()
 	if err != nil {
-		return tracklink.Record{}, wrap("record", err)
+		return tracklink.Record{}, s.wrap("record", err)
 	}
 	r, _, err := decodeOrderReply(res)
 	if err != nil {
-		return tracklink.Record{}, wrap("record", err)
+		return tracklink.Record{}, s.wrap("record", err)
 	}
 	return r, nil
 }
@@ -165,7 +165,7 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 	}
 	atJSON, err := at.MarshalJSON()
 	if err != nil {
-		return tracklink.Record{}, false, wrap("refund", err)
+		return tracklink.Record{}, false, s.wrap("refund", err)
 	}
 	atJSON = atJSON[1 : len(atJSON)-1] // strip the quotes; the script splices it in
 	ttl := int64(-1)
@@ -175,11 +175,11 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 	res, err := refundScript.Run(ctx, s.rdb, []string{s.orderKey(orderID)},
 		s.orderBase, atJSON, ttl, s.channel).Slice()
 	if err != nil {
-		return tracklink.Record{}, false, wrap("refund", err)
+		return tracklink.Record{}, false, s.wrap("refund", err)
 	}
 	r, status, err := decodeOrderReply(res)
 	if err != nil {
-		return tracklink.Record{}, false, wrap("refund", err)
+		return tracklink.Record{}, false, s.wrap("refund", err)
 	}
 	if status == -1 {
 		return tracklink.Record{}, false, nil
@@ -199,7 +199,7 @@ func (s *Store) Ack(ctx context.Context, orderID string, kind tracklink.HookKind
 		return nil // never queued, so never owed
 	}
 	if err := s.rdb.HDel(ctx, s.orderKey(orderID), "ob:"+string(kind)).Err(); err != nil {
-		return wrap("ack", err)
+		return s.wrap("ack", err)
 	}
 	return nil
 }
@@ -212,7 +212,7 @@ func (s *Store) Attribution(ctx context.Context, orderID string) (tracklink.Attr
 	}
 	a, ok, err := decodeAttribution(s.rdb.HGet(ctx, s.orderKey(orderID), "a"))
 	if err != nil {
-		return tracklink.Attribution{}, false, wrap("attribution", err)
+		return tracklink.Attribution{}, false, s.wrap("attribution", err)
 	}
 	return a, ok, nil
 }
@@ -252,7 +252,7 @@ func (s *Store) Orders(ctx context.Context, event string, fn func(tracklink.Attr
 			Key: idx, Start: min, Stop: "+inf", ByScore: true, Offset: skip, Count: batch,
 		}).Result()
 		if err != nil {
-			return wrap("orders", err)
+			return s.wrap("orders", err)
 		}
 		if len(zs) == 0 {
 			return nil
@@ -264,12 +264,12 @@ func (s *Store) Orders(ctx context.Context, event string, fn func(tracklink.Attr
 			cmds[i] = pipe.HGet(ctx, s.orderKey(id), "a")
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return wrap("orders", err)
+			return s.wrap("orders", err)
 		}
 		for _, c := range cmds {
 			a, ok, err := decodeAttribution(c)
 			if err != nil {
-				return wrap("orders", err)
+				return s.wrap("orders", err)
 			}
 			if !ok {
 				continue // deleted between the two reads

@@ -82,7 +82,7 @@ func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
 	}
 	body, err := json.Marshal(np)
 	if err != nil {
-		return wrap("save promoter", err)
+		return s.wrap("save promoter", err)
 	}
 	args := make([]any, 0, 3+len(np.PromoCodes)+len(np.Groups))
 	args = append(args, code, body, len(np.PromoCodes))
@@ -94,7 +94,7 @@ func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
 	}
 	res, err := savePromoterScript.Run(ctx, s.rdb, []string{kp, kpc, kg, kv}, args...).Slice()
 	if err != nil {
-		return wrap("save promoter", err)
+		return s.wrap("save promoter", err)
 	}
 	if len(res) >= 3 && res[0] == int64(0) {
 		return fmt.Errorf("redisstore: save promoter: %w: promo code %q belongs to promoter %q", ErrConflict, res[1], res[2])
@@ -115,11 +115,11 @@ func (s *Store) Promoter(ctx context.Context, code string) (tracklink.Promoter, 
 		return tracklink.Promoter{}, false, nil
 	}
 	if err != nil {
-		return tracklink.Promoter{}, false, wrap("promoter", err)
+		return tracklink.Promoter{}, false, s.wrap("promoter", err)
 	}
 	var p tracklink.Promoter
 	if err := json.Unmarshal(b, &p); err != nil {
-		return tracklink.Promoter{}, false, wrap("promoter", fmt.Errorf("decode stored promoter: %w", err))
+		return tracklink.Promoter{}, false, s.wrap("promoter", fmt.Errorf("decode stored promoter: %w", err))
 	}
 	return p, true, nil
 }
@@ -128,7 +128,7 @@ func (s *Store) Promoter(ctx context.Context, code string) (tracklink.Promoter, 
 func (s *Store) Promoters(ctx context.Context) ([]tracklink.Promoter, error) {
 	ps, err := s.promoters(ctx, s.rdb)
 	if err != nil {
-		return nil, wrap("promoters", err)
+		return nil, s.wrap("promoters", err)
 	}
 	return ps, nil
 }
@@ -164,7 +164,7 @@ func (s *Store) PromoterByPromoCode(ctx context.Context, promo string) (string, 
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, wrap("promoter by promo code", err)
+		return "", false, s.wrap("promoter by promo code", err)
 	}
 	return code, true, nil
 }
@@ -174,7 +174,7 @@ func (s *Store) Groups(ctx context.Context) ([]string, error) {
 	_, _, kg, _ := s.regKeys()
 	gs, err := s.rdb.SMembers(ctx, kg).Result()
 	if err != nil {
-		return nil, wrap("groups", err)
+		return nil, s.wrap("groups", err)
 	}
 	slices.Sort(gs)
 	return gs, nil
@@ -190,7 +190,7 @@ func (s *Store) SaveGroup(ctx context.Context, name string) error {
 	}
 	_, _, kg, _ := s.regKeys()
 	if err := s.rdb.SAdd(ctx, kg, name).Err(); err != nil {
-		return wrap("save group", err)
+		return s.wrap("save group", err)
 	}
 	return nil
 }
@@ -242,7 +242,7 @@ func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edi
 		isMember := pipe.SIsMember(ctx, kg, from)
 		_, err := pipe.Exec(ctx)
 		if err != nil && !errors.Is(err, redis.Nil) {
-			return wrap(op, err)
+			return s.wrap(op, err)
 		}
 		version := ver.Val()
 		if version == "" {
@@ -250,7 +250,7 @@ func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edi
 		}
 		ps, err := s.promoters(ctx, s.rdb)
 		if err != nil {
-			return wrap(op, err)
+			return s.wrap(op, err)
 		}
 		args := []any{script, from, to, version}
 		found := isMember.Val()
@@ -261,7 +261,7 @@ func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edi
 			found = true
 			body, err := json.Marshal(ps[i])
 			if err != nil {
-				return wrap(op, err)
+				return s.wrap(op, err)
 			}
 			args = append(args, ps[i].Code, body)
 		}
@@ -270,13 +270,13 @@ func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edi
 		}
 		ok, err := groupScript.Run(ctx, s.rdb, []string{kp, kg, kv}, args...).Int()
 		if err != nil {
-			return wrap(op, err)
+			return s.wrap(op, err)
 		}
 		if ok == 1 {
 			return nil
 		}
 	}
-	return wrap(op, errors.New("registry kept changing; try again"))
+	return s.wrap(op, errors.New("registry kept changing; try again"))
 }
 
 // SaveLink creates or replaces the campaign link with l.ID. The id is
@@ -312,10 +312,10 @@ func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
 	}
 	body, err := json.Marshal(l)
 	if err != nil {
-		return wrap("save link", err)
+		return s.wrap("save link", err)
 	}
-	if err := s.rdb.HSet(ctx, s.orderBase+"links", l.ID, body).Err(); err != nil {
-		return wrap("save link", err)
+	if err := saveLinkScript.Run(ctx, s.rdb, []string{s.orderBase + "links"}, s.orderBase, l.ID, body, l.Event).Err(); err != nil {
+		return s.wrap("save link", err)
 	}
 	return nil
 }
@@ -330,28 +330,28 @@ func (s *Store) Link(ctx context.Context, id string) (tracklink.Link, bool, erro
 		return tracklink.Link{}, false, nil
 	}
 	if err != nil {
-		return tracklink.Link{}, false, wrap("link", err)
+		return tracklink.Link{}, false, s.wrap("link", err)
 	}
 	var l tracklink.Link
 	if err := json.Unmarshal(b, &l); err != nil {
-		return tracklink.Link{}, false, wrap("link", fmt.Errorf("decode stored link: %w", err))
+		return tracklink.Link{}, false, s.wrap("link", fmt.Errorf("decode stored link: %w", err))
 	}
 	return l, true, nil
 }
 
 // Links returns the campaign links of event ("" for all), oldest first (by
-// Created, then ID). One HGETALL: an organiser has tens of links, not
-// millions.
+// Created, then ID). For one event, one script reads the event's index set
+// and only its links (see linkValues); for all, one HGETALL.
 func (s *Store) Links(ctx context.Context, event string) ([]tracklink.Link, error) {
-	m, err := s.rdb.HGetAll(ctx, s.orderBase+"links").Result()
+	m, err := s.linkValues(ctx, event)
 	if err != nil {
-		return nil, wrap("links", err)
+		return nil, s.wrap("links", err)
 	}
 	var ls []tracklink.Link
 	for _, v := range m {
 		var l tracklink.Link
 		if err := json.Unmarshal([]byte(v), &l); err != nil {
-			return nil, wrap("links", fmt.Errorf("decode stored link: %w", err))
+			return nil, s.wrap("links", fmt.Errorf("decode stored link: %w", err))
 		}
 		if event == "" || l.Event == event {
 			ls = append(ls, l)
@@ -369,8 +369,8 @@ func (s *Store) DeleteLink(ctx context.Context, id string) error {
 	if !validLinkID(id) {
 		return nil
 	}
-	if err := s.rdb.HDel(ctx, s.orderBase+"links", id).Err(); err != nil {
-		return wrap("delete link", err)
+	if err := deleteLinkScript.Run(ctx, s.rdb, []string{s.orderBase + "links"}, s.orderBase, id).Err(); err != nil {
+		return s.wrap("delete link", err)
 	}
 	return nil
 }

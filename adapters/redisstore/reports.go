@@ -105,7 +105,7 @@ func (s *Store) EventTraffic(ctx context.Context, event, from, to string) ([]tra
 		v := pipe.HGetAll(ctx, tag+":v:all")
 		o := pipe.HGetAll(ctx, obase+":all")
 		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, wrap(op, err)
+			return nil, s.wrap(op, err)
 		}
 		addVisits(sum, v.Val())
 		addKeyed(sum, o.Val())
@@ -125,7 +125,7 @@ func (s *Store) EventTraffic(ctx context.Context, event, from, to string) ([]tra
 			v := pipe.SMembers(ctx, tag+":days")
 			o := pipe.SMembers(ctx, obase+":days")
 			if _, err := pipe.Exec(ctx); err != nil {
-				return nil, wrap(op, err)
+				return nil, s.wrap(op, err)
 			}
 			outside := func(d string) bool { return d < from || d > to }
 			vdays = slices.DeleteFunc(v.Val(), outside)
@@ -142,7 +142,7 @@ func (s *Store) EventTraffic(ctx context.Context, event, from, to string) ([]tra
 		}
 		if len(vs)+len(os) > 0 {
 			if _, err := pipe.Exec(ctx); err != nil {
-				return nil, wrap(op, err)
+				return nil, s.wrap(op, err)
 			}
 		}
 		for _, c := range vs {
@@ -190,7 +190,7 @@ func (s *Store) EventDays(ctx context.Context, event, from, to string) ([]trackl
 		os[i] = pipe.HGetAll(ctx, obase+out[i].Day)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, wrap(op, err)
+		return nil, s.wrap(op, err)
 	}
 	for i := range out {
 		c := &out[i].Counts
@@ -236,7 +236,7 @@ func (s *Store) PromoterStats(ctx context.Context, codes []string) ([]tracklink.
 		evs[i] = pipe.HGetAll(ctx, pk+":ev")
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, wrap(op, err)
+		return nil, s.wrap(op, err)
 	}
 	for i := range out {
 		for f, v := range all[i].Val() {
@@ -284,7 +284,7 @@ func (s *Store) PromoterDays(ctx context.Context, code, from, to string) ([]trac
 		cmds[i] = pipe.HGetAll(ctx, pk+out[i].Day)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, wrap(op, err)
+		return nil, s.wrap(op, err)
 	}
 	for i := range out {
 		for f, v := range cmds[i].Val() {

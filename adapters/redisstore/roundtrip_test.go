@@ -88,6 +88,9 @@ func TestRoundTrips(t *testing.T) {
 	if _, err := ts.Record(ctx, warmOrder); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := ts.Refund(ctx, warmOrder.OrderID, at); err != nil {
+		t.Fatal(err)
+	}
 
 	hook.reset()
 	if r, err := ts.Stamp(ctx, st); err != nil || !r.Counted {

@@ -136,7 +136,7 @@ return 1
 // k (source key), p (promoter code or ""), t, x, r (tickets, excluded,
 // revenue), c (currency), f ("1" once refunded), tomb (refund time of an
 // order not recorded yet), ob:<kind> (outbox entries).
-const orderLib = `
+const orderLib = rankLib + `
 local function neg(v, sign)
   if sign > 0 or v == '0' then return v end
   return '-' .. v
@@ -159,6 +159,7 @@ local function apply(base, sign, e, d, k, p, t, x, r, c)
     bump(pk .. ':all', '', sign, t, x, r, c)
     bump(pk .. ':ev', e .. '|', sign, t, x, r, c)
     bump(pk .. ':d:' .. d, '', sign, t, x, r, c)
+    rankOrder(base, p, sign, t, x, r, c)
   end
 end
 local kinds = {'attributed', 'unattributed', 'refunded'}
@@ -261,8 +262,9 @@ return {1, a, pending(o)}
 //	KEYS[3] <base>groups     set
 //	KEYS[4] <base>regver     registry version (bumped)
 //	ARGV    code, JSON, number of promo codes n, n promo codes, groups…
-var savePromoterScript = redis.NewScript(`
+var savePromoterScript = redis.NewScript(rankLib + `
 local code = ARGV[1]
+local base = string.sub(KEYS[1], 1, -#'promoters' - 1)
 local n = tonumber(ARGV[3])
 for i = 4, 3 + n do
   local owner = redis.call('HGET', KEYS[2], ARGV[i])
@@ -281,6 +283,7 @@ if old then
     end
   end
 end
+local before = regGroups(base, code)
 redis.call('HSET', KEYS[1], code, ARGV[2])
 for i = 4, 3 + n do
   redis.call('HSET', KEYS[2], ARGV[i], code)
@@ -288,6 +291,7 @@ end
 for i = 4 + n, #ARGV do
   redis.call('SADD', KEYS[3], ARGV[i])
 end
+regMove(base, code, before, regGroups(base, code))
 redis.call('INCR', KEYS[4])
 return {1}
 `)
@@ -299,14 +303,20 @@ return {1}
 //	KEYS[1] <base>promoters, KEYS[2] <base>groups, KEYS[3] <base>regver
 //	ARGV    op ("rename" or "delete"), from, to, version, then pairs of
 //	        promoter code and new JSON
-var groupScript = redis.NewScript(`
+var groupScript = redis.NewScript(rankLib + `
+local base = string.sub(KEYS[1], 1, -#'promoters' - 1)
 if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[4] then
   return 0
 end
 for i = 5, #ARGV, 2 do
+  local before = regGroups(base, ARGV[i])
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  regMove(base, ARGV[i], before, regGroups(base, ARGV[i]))
 end
 redis.call('SREM', KEYS[2], ARGV[2])
+if ARGV[2] ~= '' then
+  dropGroup(base, ARGV[2])
+end
 if ARGV[1] == 'rename' then
   redis.call('SADD', KEYS[2], ARGV[3])
 end
@@ -323,7 +333,7 @@ return 1
 //	KEYS[1] <base>promoters
 //	ARGV    base, code, deleted code, size of the order set read, then
 //	        triples of order id, JSON read ("" when missing), JSON rewritten
-var deletePromoterScript = redis.NewScript(`
+var deletePromoterScript = redis.NewScript(rankLib + `
 local base, code, del = ARGV[1], ARGV[2], ARGV[3]
 local pk = base .. 'p:' .. code
 if redis.call('SCARD', pk .. ':orders') ~= tonumber(ARGV[4]) then
@@ -340,6 +350,7 @@ for i = 5, #ARGV, 3 do
     redis.call('HSET', o, 'a', ARGV[i + 2], 'k', 'promoter|' .. del, 'p', '')
   end
 end
+regMove(base, code, regGroups(base, code), {})
 local fields = redis.call('HKEYS', pk .. ':all')
 local src, dst = 'promoter|' .. code .. '|', 'promoter|' .. del .. '|'
 local function fold(h)
@@ -394,35 +405,50 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 `)
 
-// execScripts runs a pipeline built by fill. Scripts queued in a pipeline
-// go as EVALSHA with no EVAL fallback, so when the server does not know one
-// yet (first use, SCRIPT FLUSH, a new node) execScripts loads the scripts
-// (on every shard of a Cluster) and runs the pipeline once more. Every
-// pipelined script is idempotent only as a whole pipeline that failed with
-// NOSCRIPT: a script that got NOSCRIPT did not run.
-func execScripts(ctx context.Context, rdb redis.UniversalClient, scripts []*redis.Script, fill func(redis.Pipeliner)) error {
-	for attempt := 0; ; attempt++ {
-		pipe := rdb.Pipeline()
-		fill(pipe)
-		cmds, err := pipe.Exec(ctx)
-		if err == nil || attempt > 0 {
-			return err
-		}
-		missing := false
-		for _, c := range cmds {
-			if e := c.Err(); e != nil && redis.HasErrorPrefix(e, "NOSCRIPT") {
-				missing = true
-			} else if e != nil && !errors.Is(e, redis.Nil) {
-				return e
-			}
-		}
-		if !missing {
-			return err
-		}
-		for _, s := range scripts {
-			if err := s.Load(ctx, rdb).Err(); err != nil {
-				return err
-			}
+// scriptCall is one script run queued by execScripts.
+type scriptCall struct {
+	script *redis.Script
+	keys   []string
+	args   []any
+}
+
+// execScripts runs the calls as EVALSHA in one pipeline (one round trip,
+// or one per node on a Cluster). Scripts queued in a pipeline go with no
+// EVAL fallback, so the calls that failed with NOSCRIPT (first use, SCRIPT
+// FLUSH, a node that is new or was just promoted: replicas do not cache
+// scripts) run once more with EVAL, which also caches them there. Only
+// those run again: a script that got NOSCRIPT did not run, while the
+// others of the pipeline did and must not run twice (on a Cluster the
+// calls go to different nodes, whose caches differ).
+func execScripts(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall) error {
+	pipe := rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(calls))
+	for i, c := range calls {
+		cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+	}
+	_, err := pipe.Exec(ctx)
+	if err == nil {
+		return nil
+	}
+	var again []scriptCall
+	for i, c := range cmds {
+		switch e := c.Err(); {
+		case e == nil || errors.Is(e, redis.Nil):
+		case redis.HasErrorPrefix(e, "NOSCRIPT"):
+			again = append(again, calls[i])
+		default:
+			return e
 		}
 	}
+	if len(again) == 0 {
+		return err
+	}
+	pipe = rdb.Pipeline()
+	for _, c := range again {
+		c.script.Eval(ctx, pipe, c.keys, c.args...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	return nil
 }

@@ -34,6 +34,9 @@ type Store struct {
 	// split is set for clients that shard keys (Cluster, Ring): Stamp
 	// then counts a visit in a second step (see Stamp).
 	split bool
+	// cluster is rdb when it is a Cluster client, whose slot map wrap
+	// refreshes after a connection error (see wrap).
+	cluster *redis.ClusterClient
 }
 
 // New returns a Store on a ready client: a *redis.Client, a
@@ -52,8 +55,10 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		panic(fmt.Sprintf("redisstore: Options.Prefix %q must not contain '{' or '}'", opts.Prefix))
 	}
 	_, single := rdb.(*redis.Client)
+	cluster, _ := rdb.(*redis.ClusterClient)
 	return &Store{
 		split:     !single,
+		cluster:   cluster,
 		rdb:       rdb,
 		opts:      opts,
 		orderBase: opts.Prefix + "{o}:",
@@ -91,8 +96,31 @@ func invalid(op, format string, a ...any) error {
 	return fmt.Errorf("redisstore: %s: %w: "+format, append([]any{op, ErrInvalid}, a...)...)
 }
 
+// wrap adds the package and operation to an error of the client. On a
+// Cluster, an error that is not a reply of Redis (a refused connection, a
+// timeout) may mean a master died and its replica took over: wrap asks the
+// client to reload its slot map, so that the next calls go to the new
+// master. go-redis reloads it by itself only on a MOVED reply (which a dead
+// node never sends) or every ClusterStateReloadInterval (60 s by default),
+// so without this a failover would cost a minute of errors
+// (redis/go-redis#3979). ReloadState is asynchronous and coalesced: a burst
+// of errors costs a few CLUSTER SLOTS calls, not one each.
+func (s *Store) wrap(op string, err error) error {
+	if s.cluster != nil && isConnErr(err) {
+		s.cluster.ReloadState(context.Background())
+	}
+	return wrap(op, err)
+}
+
 func wrap(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+// isConnErr reports whether err is not a reply of Redis nor the caller's
+// cancellation: a network error, a timeout, a closed connection.
+func isConnErr(err error) bool {
+	var reply redis.Error // Redis's error replies and redis.Nil
+	return err != nil && !errors.As(err, &reply) && !errors.Is(err, context.Canceled)
 }
 
 // touchPromoter returns the promoter code a touch credits, "" for none.
@@ -137,7 +165,7 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 	}
 	body, err := json.Marshal(t)
 	if err != nil {
-		return tracklink.StampResult{}, wrap("stamp", err)
+		return tracklink.StampResult{}, s.wrap("stamp", err)
 	}
 	day := tracklink.Day(t.At)
 	model := 0
@@ -155,24 +183,24 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 	res, err := stampScript.Run(ctx, s.rdb, keys,
 		t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase, MaxSessionMarks).Slice()
 	if err != nil {
-		return tracklink.StampResult{}, wrap("stamp", err)
+		return tracklink.StampResult{}, s.wrap("stamp", err)
 	}
 	if len(res) < 4 {
-		return tracklink.StampResult{}, wrap("stamp", errors.New("unexpected script reply"))
+		return tracklink.StampResult{}, s.wrap("stamp", errors.New("unexpected script reply"))
 	}
 	out := tracklink.StampResult{Current: t, Counted: res[1] == int64(1)}
 	if res[0] != int64(1) && len(res) > 4 {
 		cur, _ := res[4].(string)
 		out.Current = tracklink.Touch{}
 		if err := json.Unmarshal([]byte(cur), &out.Current); err != nil {
-			return tracklink.StampResult{}, wrap("stamp", fmt.Errorf("decode stored touch: %w", err))
+			return tracklink.StampResult{}, s.wrap("stamp", fmt.Errorf("decode stored touch: %w", err))
 		}
 	}
 	if s.split && out.Counted {
 		curKey, _ := res[2].(string)
 		curCode, _ := res[3].(string)
 		if err := s.countSplit(ctx, t.Event, day, curKey, curCode); err != nil {
-			return out, wrap("stamp", err)
+			return out, s.wrap("stamp", err)
 		}
 	}
 	return out, nil
@@ -182,12 +210,11 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 // promoter's live in other slots than the session.
 func (s *Store) countSplit(ctx context.Context, event, day, key, code string) error {
 	tag := s.eventTag(event)
-	return execScripts(ctx, s.rdb, []*redis.Script{countScript, promoterVisitScript}, func(pipe redis.Pipeliner) {
-		countScript.EvalSha(ctx, pipe, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, key, day)
-		if code != "" {
-			promoterVisitScript.EvalSha(ctx, pipe, []string{s.orderBase + "p:" + code + ":all"}, s.orderBase, code, event, day)
-		}
-	})
+	calls := []scriptCall{{countScript, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, []any{key, day}}}
+	if code != "" {
+		calls = append(calls, scriptCall{promoterVisitScript, []string{s.orderBase + "p:" + code + ":all"}, []any{s.orderBase, code, event, day}})
+	}
+	return execScripts(ctx, s.rdb, calls)
 }
 
 // Touches reads the session's event touch and site-wide touch with one
@@ -202,15 +229,15 @@ func (s *Store) Touches(ctx context.Context, session, event string) (eventTouch,
 	}
 	vals, err := s.rdb.HMGet(ctx, s.sessionKey(session), "t:"+event, "t:").Result()
 	if err != nil {
-		return nil, nil, wrap("touches", err)
+		return nil, nil, s.wrap("touches", err)
 	}
 	if event != "" {
 		if eventTouch, err = decodeTouch(vals[0]); err != nil {
-			return nil, nil, wrap("touches", err)
+			return nil, nil, s.wrap("touches", err)
 		}
 	}
 	if siteTouch, err = decodeTouch(vals[1]); err != nil {
-		return nil, nil, wrap("touches", err)
+		return nil, nil, s.wrap("touches", err)
 	}
 	return eventTouch, siteTouch, nil
 }

@@ -32,7 +32,7 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan tracklink.Change, error) 
 	ps := s.rdb.Subscribe(ctx, s.channel)
 	if _, err := ps.Receive(ctx); err != nil {
 		_ = ps.Close()
-		return nil, wrap("subscribe", err)
+		return nil, s.wrap("subscribe", err)
 	}
 	ch := make(chan tracklink.Change, s.opts.SubscribeBuffer)
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
@@ -52,7 +52,13 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan tracklink.Change, error) 
 					continue
 				}
 				// The connection broke; go-redis reconnects and
-				// resubscribes on the next receive. Back off a little.
+				// resubscribes on the next receive. On a Cluster the
+				// node may have died: reload the slot map so that the
+				// reconnect finds the new master (see Store.wrap).
+				// Back off a little.
+				if s.cluster != nil {
+					s.cluster.ReloadState(ctx)
+				}
 				select {
 				case <-ctx.Done():
 					return
