@@ -71,3 +71,39 @@ func clip(s string, n int) string {
 	}
 	return s
 }
+
+// Limits on registry names.
+const (
+	MaxGroupLen  = 64 // bytes of a group name
+	MaxLinkIDLen = 32 // bytes of a campaign link id
+)
+
+// NormalizeGroup trims a group name and reports whether it is valid: 1 to
+// MaxGroupLen bytes without control characters.
+func NormalizeGroup(g string) (string, bool) {
+	g = strings.TrimSpace(g)
+	if g == "" || len(g) > MaxGroupLen || strings.ContainsFunc(g, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", false
+	}
+	return g, true
+}
+
+// ValidPromoCode reports whether s can be a checkout promo code: 1 to
+// MaxPromoterLen bytes of printable ASCII without spaces.
+func ValidPromoCode(s string) bool {
+	return s != "" && len(s) <= MaxPromoterLen && printable(s)
+}
+
+// ValidLinkID reports whether s is a campaign link id: 1 to MaxLinkIDLen
+// bytes of [A-Za-z0-9_-], safe in a URL path and a store key.
+func ValidLinkID(s string) bool {
+	if s == "" || len(s) > MaxLinkIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !codeByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}

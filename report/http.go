@@ -74,7 +74,7 @@ func (rp *Reporter) Handler(authorize func(*http.Request) bool) http.Handler {
 func (rp *Reporter) ShortLinkHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, rp.cfg.ShortLinkPrefix)
-		if !validLinkID(id) {
+		if !tracklink.ValidLinkID(id) {
 			http.NotFound(w, r)
 			return
 		}
@@ -127,7 +127,7 @@ func (rp *Reporter) apiCreateLink(w http.ResponseWriter, r *http.Request) {
 
 func (rp *Reporter) apiDeleteLink(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !validLinkID(id) {
+	if !tracklink.ValidLinkID(id) {
 		rp.reply(w, r, nil, ErrNotFound)
 		return
 	}
@@ -231,11 +231,11 @@ func (rp *Reporter) apiGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 func groupName(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 100 {
-		return "", fmt.Errorf("%w: group names must be 1 to 100 bytes", ErrInvalid)
+	g, ok := tracklink.NormalizeGroup(s)
+	if !ok {
+		return "", fmt.Errorf("%w: group names must be 1 to %d bytes of text", ErrInvalid, tracklink.MaxGroupLen)
 	}
-	return s, nil
+	return g, nil
 }
 
 func (rp *Reporter) apiCreateGroup(w http.ResponseWriter, r *http.Request) {

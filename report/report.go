@@ -294,7 +294,7 @@ func (rp *Reporter) CreateLink(ctx context.Context, l tracklink.Link) (tracklink
 	}
 	if l.ID == "" {
 		l.ID = randomID(8)
-	} else if !validLinkID(l.ID) {
+	} else if !tracklink.ValidLinkID(l.ID) {
 		return l, fmt.Errorf("%w: link id must be [A-Za-z0-9_-]{1,32}", ErrInvalid)
 	}
 	if l.Created.IsZero() {
@@ -524,16 +524,15 @@ func (rp *Reporter) SavePromoter(ctx context.Context, p tracklink.Promoter) (tra
 		}
 	}
 	for i, g := range p.Groups {
-		g = strings.TrimSpace(g)
-		if g == "" || len(g) > 100 {
-			return p, fmt.Errorf("%w: group names must be 1 to 100 bytes", ErrInvalid)
+		var err error
+		if p.Groups[i], err = groupName(g); err != nil {
+			return p, err
 		}
-		p.Groups[i] = g
 	}
 	for i, c := range p.PromoCodes {
 		c = strings.ToLower(strings.TrimSpace(c))
-		if c == "" || len(c) > tracklink.MaxPromoterLen {
-			return p, fmt.Errorf("%w: promo codes must be 1 to %d bytes", ErrInvalid, tracklink.MaxPromoterLen)
+		if !tracklink.ValidPromoCode(c) {
+			return p, fmt.Errorf("%w: promo codes must be 1 to %d bytes of printable ASCII", ErrInvalid, tracklink.MaxPromoterLen)
 		}
 		p.PromoCodes[i] = c
 	}
@@ -602,12 +601,4 @@ func randomID(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)[:n+n/3]
-}
-
-func validLinkID(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	_, ok := tracklink.NormalizePromoter(s)
-	return ok
 }

@@ -12,10 +12,10 @@ import (
 )
 
 // MaxGroupLen is the longest group name, in bytes.
-const MaxGroupLen = 64
+const MaxGroupLen = tracklink.MaxGroupLen
 
 // MaxLinkIDLen is the longest campaign link id, in bytes.
-const MaxLinkIDLen = 32
+const MaxLinkIDLen = tracklink.MaxLinkIDLen
 
 // SavePromoter creates or replaces the promoter with p.Code, normalised
 // with tracklink.NormalizePromoter (an invalid code is refused with
@@ -50,7 +50,7 @@ func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
 	}
 	for _, pc := range p.PromoCodes {
 		pc = strings.ToLower(strings.TrimSpace(pc))
-		if !validPromoCode(pc) {
+		if !tracklink.ValidPromoCode(pc) {
 			return fmt.Errorf("%w: promo code %q is not 1 to %d printable bytes", ErrInvalid, clip(pc), tracklink.MaxPromoterLen)
 		}
 		np.PromoCodes = append(np.PromoCodes, pc)
@@ -290,7 +290,7 @@ func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
 	}
 	l.UTM.Source = strings.ToLower(strings.TrimSpace(l.UTM.Source))
 	switch {
-	case !validLinkID(l.ID):
+	case !tracklink.ValidLinkID(l.ID):
 		return fmt.Errorf("%w: link id %q is not [A-Za-z0-9_-]{1,%d}", ErrInvalid, clip(l.ID), MaxLinkIDLen)
 	case !tracklink.ValidEvent(l.Event):
 		return fmt.Errorf("%w: event slug %q is not [a-z0-9-]{1,64}", ErrInvalid, clip(l.Event))
@@ -376,36 +376,11 @@ func set(s []string) []string {
 }
 
 func groupName(g string) (string, error) {
-	g = strings.TrimSpace(g)
-	if g == "" || len(g) > MaxGroupLen || strings.ContainsFunc(g, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	n, ok := tracklink.NormalizeGroup(g)
+	if !ok {
 		return "", fmt.Errorf("%w: group name %q is not 1 to %d bytes of text", ErrInvalid, clip(g), MaxGroupLen)
 	}
-	return g, nil
-}
-
-func validPromoCode(s string) bool {
-	if s == "" || len(s) > tracklink.MaxPromoterLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func validLinkID(s string) bool {
-	if s == "" || len(s) > MaxLinkIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return n, nil
 }
 
 func clip(s string) string {

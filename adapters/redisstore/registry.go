@@ -19,10 +19,10 @@ import (
 var ErrConflict = errors.New("redisstore: conflict")
 
 // MaxGroupLen is the longest group name, in bytes.
-const MaxGroupLen = 64
+const MaxGroupLen = tracklink.MaxGroupLen
 
 // MaxLinkIDLen is the longest campaign link id, in bytes.
-const MaxLinkIDLen = 32
+const MaxLinkIDLen = tracklink.MaxLinkIDLen
 
 // maxCASRetries bounds the optimistic retries of registry edits that read
 // first (group renames and deletions, DeletePromoter).
@@ -62,7 +62,7 @@ func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
 	}
 	for _, pc := range p.PromoCodes {
 		pc = strings.ToLower(strings.TrimSpace(pc))
-		if !validPromoCode(pc) {
+		if !tracklink.ValidPromoCode(pc) {
 			return invalid("save promoter", "promo code %q is not 1 to %d printable bytes", clip(pc), tracklink.MaxPromoterLen)
 		}
 		np.PromoCodes = append(np.PromoCodes, pc)
@@ -155,7 +155,7 @@ func (s *Store) promoters(ctx context.Context, c redis.Cmdable) ([]tracklink.Pro
 // promo code, compared case-insensitively after trimming spaces. One HGET.
 func (s *Store) PromoterByPromoCode(ctx context.Context, promo string) (string, bool, error) {
 	promo = strings.ToLower(strings.TrimSpace(promo))
-	if !validPromoCode(promo) {
+	if !tracklink.ValidPromoCode(promo) {
 		return "", false, nil
 	}
 	_, kpc, _, _ := s.regKeys()
@@ -287,7 +287,7 @@ func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edi
 func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
 	l.UTM.Source = strings.ToLower(strings.TrimSpace(l.UTM.Source))
 	switch {
-	case !validLinkID(l.ID):
+	case !tracklink.ValidLinkID(l.ID):
 		return invalid("save link", "link id %q is not [A-Za-z0-9_-]{1,%d}", clip(l.ID), MaxLinkIDLen)
 	case !tracklink.ValidEvent(l.Event):
 		return invalid("save link", "event slug %q is not [a-z0-9-]{1,64}", clip(l.Event))
@@ -322,7 +322,7 @@ func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
 
 // Link returns the campaign link with id. One HGET.
 func (s *Store) Link(ctx context.Context, id string) (tracklink.Link, bool, error) {
-	if !validLinkID(id) {
+	if !tracklink.ValidLinkID(id) {
 		return tracklink.Link{}, false, nil
 	}
 	b, err := s.rdb.HGet(ctx, s.orderBase+"links", id).Bytes()
@@ -366,7 +366,7 @@ func (s *Store) Links(ctx context.Context, event string) ([]tracklink.Link, erro
 // DeleteLink removes a campaign link; its figures stay with its
 // utm_source. Deleting a missing link is not an error. One HDEL.
 func (s *Store) DeleteLink(ctx context.Context, id string) error {
-	if !validLinkID(id) {
+	if !tracklink.ValidLinkID(id) {
 		return nil
 	}
 	if err := deleteLinkScript.Run(ctx, s.rdb, []string{s.orderBase + "links"}, s.orderBase, id).Err(); err != nil {
@@ -385,34 +385,9 @@ func set(s []string) []string {
 }
 
 func groupName(op, g string) (string, error) {
-	g = strings.TrimSpace(g)
-	if g == "" || len(g) > MaxGroupLen || strings.ContainsFunc(g, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	n, ok := tracklink.NormalizeGroup(g)
+	if !ok {
 		return "", invalid(op, "group name %q is not 1 to %d bytes of text", clip(g), MaxGroupLen)
 	}
-	return g, nil
-}
-
-func validPromoCode(s string) bool {
-	if s == "" || len(s) > tracklink.MaxPromoterLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func validLinkID(s string) bool {
-	if s == "" || len(s) > MaxLinkIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return n, nil
 }
