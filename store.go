@@ -92,5 +92,17 @@ type Store interface {
 	Attribution(ctx context.Context, orderID string) (a Attribution, ok bool, err error)
 }
 
+// Errors stores wrap so that callers can tell bad input from an outage
+// without knowing the adapter (errors.Is): report answers 400 and 409 for
+// them, and 503 for anything else.
+var (
+	// ErrInvalid marks a request the store refused as malformed (a bad
+	// slug, date range, code or limit); retrying it cannot help.
+	ErrInvalid = errors.New("invalid input")
+	// ErrConflict marks a request that contradicts stored data (a promo
+	// code owned by another promoter).
+	ErrConflict = errors.New("conflict")
+)
+
 // ErrStoreClosed may be returned by stores after Close.
 var ErrStoreClosed = errors.New("tracklink: store closed")

@@ -1,6 +1,9 @@
 package tracklink
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // ValidEvent reports whether s is an event slug: 1 to 64 bytes of
 // lowercase letters, digits and hyphens.
@@ -79,10 +82,11 @@ const (
 )
 
 // NormalizeGroup trims a group name and reports whether it is valid: 1 to
-// MaxGroupLen bytes without control characters.
+// MaxGroupLen bytes of UTF-8 text without control characters.
 func NormalizeGroup(g string) (string, bool) {
 	g = strings.TrimSpace(g)
-	if g == "" || len(g) > MaxGroupLen || strings.ContainsFunc(g, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if g == "" || len(g) > MaxGroupLen || !utf8.ValidString(g) ||
+		strings.ContainsFunc(g, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "", false
 	}
 	return g, true

@@ -70,9 +70,11 @@ type Config struct {
 	// visitor shares onward does not credit the promoter again. Default off.
 	CleanURL bool
 
-	// Skip excludes requests from tracking (health checks, admin pages…).
-	// Skipped requests pass through untouched. Static assets (by file
-	// extension) are always skipped.
+	// Skip excludes requests from tracking (health checks, admin pages,
+	// an API). Skipped requests are never stamped, but FromContext still
+	// reads their session, so a skipped checkout endpoint works. GET
+	// requests for static files (by extension) are always skipped and
+	// carry no session.
 	Skip func(*http.Request) bool
 	// Consent reports whether the visitor agreed to be tracked. When it
 	// returns false nothing is stored, no cookie is set, and the page is
@@ -144,6 +146,13 @@ func (c *Config) validate() error {
 	for i := 0; i < len(c.SessionKeys); i += 2 {
 		if len(c.SessionKeys[i]) < 16 {
 			return errors.New("middleware: a session authentication key needs at least 16 bytes (32 or 64 recommended)")
+		}
+		if i+1 < len(c.SessionKeys) {
+			switch len(c.SessionKeys[i+1]) {
+			case 0, 16, 24, 32:
+			default:
+				return errors.New("middleware: a session encryption key must be 16, 24 or 32 bytes (AES), or nil")
+			}
 		}
 	}
 	if c.CookieMaxAge < 0 {

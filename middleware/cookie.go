@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -78,6 +79,15 @@ func newCookieJar(c *Config) (*cookieJar, bool) {
 		j.name = "__Host-" + j.name
 	}
 	return j, generated
+}
+
+// check signs a throwaway id, so a key securecookie cannot use fails New
+// instead of every request.
+func (j *cookieJar) check() error {
+	if _, err := securecookie.EncodeMulti(j.name, make([]byte, idLen), j.codecs...); err != nil {
+		return fmt.Errorf("middleware: session keys: %w", err)
+	}
+	return nil
 }
 
 // read returns the session reference from the request's cookie; "" when

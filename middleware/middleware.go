@@ -51,6 +51,9 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	var generated bool
 	m.cookies, generated = newCookieJar(&m.cfg)
+	if err := m.cookies.check(); err != nil {
+		return nil, err
+	}
 	if generated {
 		cfg.Logger.Warn("tracklink: no SessionKeys configured; using a random key for this process only: every restart starts all sessions afresh and instances cannot read each other's cookies")
 	}
@@ -66,11 +69,15 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if isAsset(r.URL.Path) || (m.cfg.Skip != nil && m.cfg.Skip(r)) {
-		next.ServeHTTP(w, r)
+	if r.Method == http.MethodGet && isAsset(r.URL.Path) {
+		next.ServeHTTP(w, r) // static files never need the session
 		return
 	}
-	event, tracked := m.tracked(r)
+	var event string
+	var tracked bool
+	if m.cfg.Skip == nil || !m.cfg.Skip(r) {
+		event, tracked = m.tracked(r)
+	}
 	if !tracked {
 		// Untracked: no store call, no cookie work unless a handler asks
 		// FromContext for the session (checkout does).

@@ -387,6 +387,24 @@ func TestConfigValidation(t *testing.T) {
 	assert.ErrorContains(t, err, "16 bytes")
 	_, err = middleware.New(middleware.Config{Store: memstore.New(), SessionKeys: [][]byte{[]byte(testKey), nil, []byte(otherKey)}})
 	assert.ErrorContains(t, err, "pairs")
+	_, err = middleware.New(middleware.Config{Store: memstore.New(), SessionKeys: [][]byte{[]byte(testKey), []byte("twenty-byte-aes-key!")}})
+	assert.ErrorContains(t, err, "16, 24 or 32 bytes", "a bad encryption key fails New, not every request")
+	_, err = middleware.New(middleware.Config{Store: memstore.New(), SessionKeys: [][]byte{[]byte(testKey), []byte(otherKey)}})
+	assert.NoError(t, err, "32-byte AES key")
+}
+
+func TestSkippedCheckoutStillReadsTheSession(t *testing.T) {
+	cs := &countingStore{Store: memstore.New()}
+	h := newMW(t, cs, func(c *middleware.Config) {
+		c.Skip = func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+	}).Handler(page)
+	first := serve(h, landing("/events/summer-fest?promoter=ana"))
+	ref := strings.Fields(first.Body.String())[0]
+	rec := serve(h, httptest.NewRequest("POST", "http://"+siteHost+"/api/checkout.json", nil), first.Result().Cookies()...)
+	assert.Equal(t, ref+"  ", rec.Body.String())
+	rec = serve(h, landing("/api/events/summer-fest?promoter=bob"), first.Result().Cookies()...)
+	assert.Equal(t, ref+"  ", rec.Body.String(), "a skipped GET is never stamped")
+	assert.EqualValues(t, 1, cs.stamps.Load())
 }
 
 func TestCleanURLNeverLeavesTheSite(t *testing.T) {

@@ -381,8 +381,10 @@ func (rp *Reporter) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 func (rp *Reporter) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 	if err != nil {
 		switch {
-		case errors.Is(err, ErrInvalid):
+		case errors.Is(err, tracklink.ErrInvalid): // ours or the store's
 			jsonError(w, http.StatusBadRequest, err.Error())
+		case errors.Is(err, tracklink.ErrConflict):
+			jsonError(w, http.StatusConflict, err.Error())
 		case errors.Is(err, ErrNotFound):
 			jsonError(w, http.StatusNotFound, "not found")
 		default:
@@ -395,13 +397,8 @@ func (rp *Reporter) reply(w http.ResponseWriter, r *http.Request, v any, err err
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// fail answers a store error: 400 for input the store refused, else 503.
+// fail answers a store error that a retry may cure: 503.
 func (rp *Reporter) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var inv interface{ Invalid() bool }
-	if errors.As(err, &inv) && inv.Invalid() {
-		jsonError(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	rp.cfg.Logger.Warn("tracklink: report", "path", r.URL.Path, "error", err)
 	w.Header().Set("Retry-After", "5")
 	jsonError(w, http.StatusServiceUnavailable, "store unavailable")

@@ -45,6 +45,11 @@ type Config struct {
 	// ConfirmTTL is how long a deletion confirmation token stays valid.
 	// Default 5 minutes.
 	ConfirmTTL time.Duration
+	// ConfirmKey signs deletion confirmation tokens (at least 32 bytes).
+	// Give every app instance the same key, so that the confirming call
+	// may reach another instance than the first. Default: random per
+	// process, which only suits a single instance.
+	ConfirmKey []byte
 	// Logger, default discards. Now, default time.Now.
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -61,8 +66,9 @@ type Reporter struct {
 
 // Errors a caller can act on (errors.Is).
 var (
-	ErrNotFound        = errors.New("report: not found")
-	ErrInvalid         = errors.New("report: invalid input")
+	ErrNotFound = errors.New("report: not found")
+	// ErrInvalid wraps tracklink.ErrInvalid, as the stores' errors do.
+	ErrInvalid         = fmt.Errorf("report: %w", tracklink.ErrInvalid)
 	ErrConfirmRequired = errors.New("report: confirmation required")
 )
 
@@ -96,8 +102,14 @@ func New(cfg Config) (*Reporter, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
+	key := cfg.ConfirmKey
+	switch {
+	case len(key) == 0:
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+	case len(key) < 32:
+		return nil, errors.New("report: Config.ConfirmKey needs at least 32 bytes")
+	}
 	return &Reporter{cfg: cfg, store: cfg.Store, confirmKey: key, done: make(chan struct{})}, nil
 }
 

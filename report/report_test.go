@@ -337,6 +337,23 @@ func TestCSVGolden(t *testing.T) {
 	assert.Equal(t, want, buf.String())
 }
 
+func TestDeleteConfirmationAcrossInstances(t *testing.T) {
+	s := memstore.New()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	a, err := report.New(report.Config{Store: s, ConfirmKey: key})
+	require.NoError(t, err)
+	b, err := report.New(report.Config{Store: s, ConfirmKey: key})
+	require.NoError(t, err)
+	_, err = a.SavePromoter(context.Background(), tracklink.Promoter{Code: "ana", Name: "Ana"})
+	require.NoError(t, err)
+	token, err := a.DeletePromoter(context.Background(), "ana", "")
+	require.ErrorIs(t, err, report.ErrConfirmRequired)
+	_, err = b.DeletePromoter(context.Background(), "ana", token)
+	require.NoError(t, err, "instance B honours instance A's token")
+	_, err = report.New(report.Config{Store: s, ConfirmKey: []byte("short")})
+	assert.Error(t, err)
+}
+
 func TestDeletePromoterNeedsConfirmation(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s fullStore, rp *report.Reporter) {
 		ctx := context.Background()

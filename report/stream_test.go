@@ -167,6 +167,14 @@ func TestHTTPAPI(t *testing.T) {
 	code, _ = call("POST", "/promoters", `{"code":"x","name":"x","extra":1}`)
 	assert.Equal(t, 400, code, "unknown fields are refused")
 
+	// Input the store refuses is the client's fault, not an outage.
+	code, _ = call("GET", "/promoters/ana?from=2024-99-01", "")
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, _ = call("GET", "/traffic/summer-fest?from=2024-01-01", "")
+	assert.Equal(t, http.StatusBadRequest, code, "from without to")
+	code, _ = call("POST", "/promoters", `{"code":"eve","name":"Eve","promo_codes":["ANA10"]}`)
+	assert.Equal(t, http.StatusConflict, code, "ana owns that promo code")
+
 	code, m = call("GET", "/promoters?q=dee", "")
 	require.Equal(t, 200, code)
 	assert.Len(t, m["promoters"], 1)

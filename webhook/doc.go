@@ -114,6 +114,13 @@
 // refunds look like refunds of orders not recorded yet, so they are
 // answered 202 and remembered by the store like any early refund.
 //
+// The session's touches are read when the order completes. A delayed
+// payment method (SEPA debit, bank transfer) completes days after the
+// checkout, possibly after the session's touches expired (middleware
+// Config.TTL, 24 h by default): such a sale then falls back to its promo
+// code's promoter or to direct. Shops that sell mostly by delayed methods
+// should raise TTL to cover the settlement time.
+//
 // tracklinktest.SignStripe and StripeRequest sign Stripe-shaped deliveries
 // in tests.
 //

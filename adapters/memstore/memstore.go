@@ -33,7 +33,7 @@
 package memstore
 
 import (
-	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -44,10 +44,10 @@ import (
 var (
 	// ErrInvalid is wrapped by errors about bad arguments: an invalid
 	// session reference, promoter code, link, group name or date range.
-	ErrInvalid = errors.New("memstore: invalid argument")
+	ErrInvalid = fmt.Errorf("memstore: %w", tracklink.ErrInvalid)
 	// ErrConflict is wrapped when a promo code already belongs to another
 	// promoter.
-	ErrConflict = errors.New("memstore: conflict")
+	ErrConflict = fmt.Errorf("memstore: %w", tracklink.ErrConflict)
 )
 
 // Compile-time guards.

@@ -16,7 +16,7 @@ import (
 
 // ErrConflict is wrapped when a promo code already belongs to another
 // promoter.
-var ErrConflict = errors.New("redisstore: conflict")
+var ErrConflict = fmt.Errorf("redisstore: %w", tracklink.ErrConflict)
 
 // MaxGroupLen is the longest group name, in bytes.
 const MaxGroupLen = tracklink.MaxGroupLen

@@ -20,7 +20,7 @@ var (
 // ErrInvalid is wrapped by the errors of calls whose input would write an
 // odd key (a malformed session reference, event slug, promoter code, link
 // id…). Nothing is written when it is returned.
-var ErrInvalid = errors.New("redisstore: invalid input")
+var ErrInvalid = fmt.Errorf("redisstore: %w", tracklink.ErrInvalid)
 
 // Store is a tracklink.Store and tracklink.ReportStore on Redis. It is safe
 // for concurrent use; it holds no state besides the client and options, so
