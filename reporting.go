@@ -144,7 +144,9 @@ type ReportStore interface {
 	// entry per day, zero-filled.
 	EventDays(ctx context.Context, event, from, to string) ([]DayCounts, error)
 	// PromoterStats returns all-time figures of the given promoters (every
-	// code gets an entry, zero when it has none).
+	// code gets an entry, zero when it has none). Visits count on a
+	// promoter's figures only while its code is registered; sales count for
+	// any code.
 	PromoterStats(ctx context.Context, codes []string) ([]PromoterStats, error)
 	// PromoterSummary returns the totals across the registered promoters
 	// of group ("" for all). Stores keep these sums up to date on Record,

@@ -65,7 +65,12 @@ type Store interface {
 	// s.Model, slides the session's expiry to s.TTL, and counts a visit for
 	// (event, Current.Key(), day) unless this session already counted that
 	// triple. Site-wide landings (Event "") keep their own touch and count
-	// under event "".
+	// under event "". A promoter touch also counts on the promoter's own
+	// figures only when the code is registered (ReportStore.SavePromoter).
+	// Stores cap the distinct source keys an event counts visits under
+	// (and, separately, orders under): once the cap is reached, a new key
+	// counts under the store's overflow key ("referral|~other"), while
+	// Current stays the real touch.
 	Stamp(ctx context.Context, s Stamp) (StampResult, error)
 
 	// Touches returns the session's touch for event and its site-wide touch;
@@ -75,7 +80,8 @@ type Store interface {
 	// Record claims a.OrderID and, if this is the first time, stores a,
 	// applies its aggregates (orders, tickets, excluded tickets and revenue
 	// per event × day × source key, per promoter, per campaign) and queues
-	// its hook in the outbox, all in one atomic step. If the order was
+	// its hook in the outbox, all in one atomic step. An order with no
+	// primary tickets counts its excluded tickets only. If the order was
 	// refunded before it was recorded, it is stored as refunded and counts
 	// nothing. A duplicate returns the stored attribution with Applied false.
 	Record(ctx context.Context, a Attribution) (Record, error)

@@ -30,6 +30,14 @@
 //     DeletedPromoter and Touch.Evidence "deleted promoter".
 //   - Subscribe returns only once the subscription is live: a change
 //     recorded right after it returns reaches the channel.
+//   - Each event counts visits under at most Harness.MaxSources distinct
+//     source keys, and orders under as many (two separate caps, all time);
+//     a visit or order whose key is new once the cap is reached counts
+//     under OtherKey ("referral|~other"), while its touch (StampResult,
+//     Attribution) stays the real one.
+//   - Per-promoter figures count visits only of registered promoters
+//     (SavePromoter); sales count for any promoter code.
+//   - An order with no primary tickets counts its excluded tickets only.
 //   - Errors are only checked for being non-nil: invalid promoter codes,
 //     link ids and date ranges, and promo-code conflicts.
 package tracklinktest
@@ -54,7 +62,21 @@ type Harness struct {
 	// Now is the time the store believes it is (for building touches and
 	// orders).
 	Now func() time.Time
+	// MaxSources is the store's cap on the distinct source keys an event
+	// counts visits (and, separately, orders) under, as configured (the
+	// adapters' Options.MaxSources); 0 means the default, 1,000. Adapters
+	// whose every round trip is slow may configure a small cap (at least 8:
+	// other subtests use a few keys per event) and say so here.
+	MaxSources int
 }
+
+// DefaultMaxSources is the cap on distinct source keys per event that
+// stores default to, and that Harness.MaxSources 0 stands for.
+const DefaultMaxSources = 1000
+
+// OtherKey is the source key visits and orders count under once their
+// event reached the cap on distinct source keys.
+const OtherKey = "referral|~other"
 
 // TestStore runs the conformance suite. newHarness is called once per
 // subtest and must give an empty, isolated store (a unique key prefix on a
@@ -82,6 +104,8 @@ func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
 	run("Stamp/Expiry", testExpiry)
 	run("Stamp/SlidingExpiry", testSlidingExpiry)
 	run("Stamp/Concurrent", testStampConcurrent)
+	run("Stamp/SourceCap", testStampSourceCap)
+	run("Stamp/PromoterRegistry", testStampPromoterRegistry)
 	run("Touches/Copies", testTouchCopies)
 
 	// Record, Refund and Ack: exactly once.
@@ -92,6 +116,7 @@ func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
 	run("Record/Outbox", testOutbox)
 	run("Record/Concurrent", testRecordConcurrent)
 	run("Record/Excluded", testExcluded)
+	run("Record/SourceCap", testRecordSourceCap)
 
 	// Reports read back what Stamp and Record counted.
 	run("Report/EventTraffic", testEventTraffic)

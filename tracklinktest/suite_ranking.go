@@ -58,7 +58,8 @@ func seedRanking(t *testing.T, h Harness) {
 	record(t, h, order("rk-3", "ev", promoterTouch("bob", "ev", base), 3, 0, 4500, "EUR", base))
 	record(t, h, order("rk-4", "ev", promoterTouch("eve", "ev", base), 5, 0, 7500, "EUR", base))
 	record(t, h, order("rk-5", "ev", noTouch("ev"), 1, 0, 1500, "EUR", base))
-	// a resale-only order: it counts as an order, with no primary tickets
+	// a resale-only order: it counts its excluded tickets only (no order,
+	// no revenue; dan is not active)
 	record(t, h, order("rk-6", "ev", promoterTouch("dan", "ev", base), 0, 2, 6000, "EUR", base))
 }
 
@@ -69,7 +70,7 @@ func testPromoterSummary(t *testing.T, h Harness) {
 	seedRanking(t, h)
 
 	// only registered promoters count; Visits stays zero
-	wantSummary(t, h, "", 4, 3, counts(0, 4, 6, 3, "EUR", 15500, "USD", 300))
+	wantSummary(t, h, "", 4, 2, counts(0, 3, 6, 3, "EUR", 9500, "USD", 300))
 	wantSummary(t, h, "crew", 2, 2, counts(0, 3, 6, 1, "EUR", 9500, "USD", 300))
 	wantSummary(t, h, "vip", 2, 1, counts(0, 2, 3, 1, "EUR", 5000, "USD", 300))
 	// names are trimmed like saved group names
@@ -84,26 +85,26 @@ func testPromoterSummary(t *testing.T, h Harness) {
 
 	// a promoter registered after its sales brings them along
 	savePromoter(t, h, tracklink.Promoter{Code: "eve", Name: "Eve", Groups: []string{"vip"}})
-	wantSummary(t, h, "", 5, 4, counts(0, 5, 11, 3, "EUR", 23000, "USD", 300))
+	wantSummary(t, h, "", 5, 3, counts(0, 4, 11, 3, "EUR", 17000, "USD", 300))
 	wantSummary(t, h, "vip", 3, 2, counts(0, 3, 8, 1, "EUR", 12500, "USD", 300))
 
 	// a new sale reaches every group of its promoter at once
 	record(t, h, order("rk-7", "ev", promoterTouch("ana", "ev", base.Add(time.Hour)), 1, 0, 1000, "EUR", base.Add(time.Hour)))
-	wantSummary(t, h, "", 5, 4, counts(0, 6, 12, 3, "EUR", 24000, "USD", 300))
+	wantSummary(t, h, "", 5, 3, counts(0, 5, 12, 3, "EUR", 18000, "USD", 300))
 	wantSummary(t, h, "crew", 2, 2, counts(0, 4, 7, 1, "EUR", 10500, "USD", 300))
 	wantSummary(t, h, "vip", 3, 2, counts(0, 4, 9, 1, "EUR", 13500, "USD", 300))
 
 	// a refund reverses it, and a promoter with no order left is not active
 	refund(t, h, "rk-7", base.Add(2*time.Hour))
 	refund(t, h, "rk-3", base.Add(2*time.Hour))
-	wantSummary(t, h, "", 5, 3, counts(0, 4, 8, 3, "EUR", 18500, "USD", 300))
+	wantSummary(t, h, "", 5, 2, counts(0, 3, 8, 3, "EUR", 12500, "USD", 300))
 	wantSummary(t, h, "crew", 2, 1, counts(0, 2, 3, 1, "EUR", 5000, "USD", 300))
 	// refunding again changes nothing
 	refund(t, h, "rk-3", base.Add(3*time.Hour))
 	wantSummary(t, h, "crew", 2, 1, counts(0, 2, 3, 1, "EUR", 5000, "USD", 300))
 	// a sale of a promoter nobody registered changes no summary
 	record(t, h, order("rk-8", "ev", promoterTouch("zed", "ev", base), 9, 0, 900, "EUR", base))
-	wantSummary(t, h, "", 5, 3, counts(0, 4, 8, 3, "EUR", 18500, "USD", 300))
+	wantSummary(t, h, "", 5, 2, counts(0, 3, 8, 3, "EUR", 12500, "USD", 300))
 }
 
 func testSummaryRegistry(t *testing.T, h Harness) {
@@ -119,7 +120,7 @@ func testSummaryRegistry(t *testing.T, h Harness) {
 	savePromoter(t, h, tracklink.Promoter{Code: "bob", Name: "Bob", Groups: []string{"vip"}})
 	wantSummary(t, h, "crew", 1, 1, anaT)
 	wantSummary(t, h, "vip", 3, 2, counts(0, 3, 6, 1, "EUR", 9500, "USD", 300))
-	wantSummary(t, h, "", 4, 3, counts(0, 4, 6, 3, "EUR", 15500, "USD", 300))
+	wantSummary(t, h, "", 4, 2, counts(0, 3, 6, 3, "EUR", 9500, "USD", 300))
 	wantRanking(t, h, "crew", 0, 10, "ana")
 	wantRanking(t, h, "vip", 0, 10, "ana", "bob", "cy")
 
@@ -143,7 +144,7 @@ func testSummaryRegistry(t *testing.T, h Harness) {
 	}
 	wantSummary(t, h, "stars", 0, 0, counts(0, 0, 0, 0))
 	wantRanking(t, h, "stars", 0, 10)
-	wantSummary(t, h, "", 4, 3, counts(0, 4, 6, 3, "EUR", 15500, "USD", 300))
+	wantSummary(t, h, "", 4, 2, counts(0, 3, 6, 3, "EUR", 9500, "USD", 300))
 	wantRanking(t, h, "", 0, 10, "ana", "bob", "cy", "dan")
 
 	// a deleted promoter leaves every sum and ranking
@@ -151,7 +152,7 @@ func testSummaryRegistry(t *testing.T, h Harness) {
 	if err := h.Store.DeletePromoter(ctx, "ana"); err != nil {
 		t.Fatalf("DeletePromoter: %v", err)
 	}
-	wantSummary(t, h, "", 3, 2, counts(0, 2, 3, 2, "EUR", 10500))
+	wantSummary(t, h, "", 3, 1, counts(0, 1, 3, 2, "EUR", 4500))
 	wantSummary(t, h, "crew", 1, 1, bobT)
 	wantRanking(t, h, "", 0, 10, "bob", "cy", "dan")
 	// registered again under the same code, it starts from nothing
@@ -162,7 +163,7 @@ func testSummaryRegistry(t *testing.T, h Harness) {
 	if err := h.Store.DeletePromoter(ctx, "eve"); err != nil {
 		t.Fatalf("DeletePromoter(eve): %v", err)
 	}
-	wantSummary(t, h, "", 4, 2, counts(0, 2, 3, 2, "EUR", 10500))
+	wantSummary(t, h, "", 4, 1, counts(0, 1, 3, 2, "EUR", 4500))
 }
 
 func testPromoterRanking(t *testing.T, h Harness) {
@@ -179,7 +180,7 @@ func testPromoterRanking(t *testing.T, h Harness) {
 	wantPromoterStats(t, rows[0], "ana", counts(1, 2, 3, 1, "EUR", 5000, "USD", 300), map[string]tracklink.Counts{
 		"ev": counts(1, 1, 2, 0, "EUR", 5000), "other": counts(0, 1, 1, 1, "USD", 300)})
 	wantPromoterStats(t, rows[2], "cy", counts(0, 0, 0, 0), nil)
-	wantPromoterStats(t, rows[3], "dan", counts(0, 1, 0, 2, "EUR", 6000), map[string]tracklink.Counts{"ev": counts(0, 1, 0, 2, "EUR", 6000)})
+	wantPromoterStats(t, rows[3], "dan", counts(0, 0, 0, 2), map[string]tracklink.Counts{"ev": counts(0, 0, 0, 2)})
 	wantRanking(t, h, "crew", 0, 10, "ana", "bob")
 	wantRanking(t, h, " vip", 0, 10, "ana", "cy")
 	wantRanking(t, h, "nope", 0, 10)

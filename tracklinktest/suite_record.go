@@ -52,7 +52,9 @@ func testRecordUnattributed(t *testing.T, h Harness) {
 
 func testRefund(t *testing.T, h Harness) {
 	ctx := t.Context()
-	// a visit and two orders on the promoter; one of them is refunded
+	// a visit and two orders on the (registered) promoter; one of them is
+	// refunded
+	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
 	stamp(t, h, sessionRef(1), promoterTouch("ana", "ev", base), tracklink.LastTouch, longTTL)
 	a := order("ord-1", "ev", promoterTouch("ana", "ev", base), 2, 1, 5000, "EUR", base)
 	b := order("ord-2", "ev", promoterTouch("ana", "ev", base), 1, 0, 2500, "EUR", base.Add(24*time.Hour))
@@ -234,18 +236,41 @@ func testRecordConcurrent(t *testing.T, h Harness) {
 }
 
 func testExcluded(t *testing.T, h Harness) {
-	// resold and transferred tickets are recorded, never counted as sales
+	// resold and transferred tickets are recorded, never counted as sales;
+	// an order with no primary tickets counts its excluded tickets only (no
+	// order, no revenue, no active promoter)
+	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana", Groups: []string{"crew"}})
 	a := order("ord-1", "ev", promoterTouch("ana", "ev", base), 2, 3, 5000, "EUR", base)
 	b := order("ord-2", "ev", promoterTouch("ana", "ev", base), 0, 4, 0, "EUR", base)
+	c := order("ord-3", "ev", promoterTouch("bob", "ev", base), 0, 1, 0, "EUR", base)
 	record(t, h, a)
 	record(t, h, b)
-	wantTraffic(t, h, "ev", "", "", src{"promoter|ana", counts(0, 2, 2, 7, "EUR", 5000)})
-	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(0, 2, 2, 7, "EUR", 5000),
-		map[string]tracklink.Counts{"ev": counts(0, 2, 2, 7, "EUR", 5000)})
+	record(t, h, c)
+	wantTraffic(t, h, "ev", "", "",
+		src{"promoter|ana", counts(0, 1, 2, 7, "EUR", 5000)},
+		src{"promoter|bob", counts(0, 0, 0, 1)})
+	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(0, 1, 2, 7, "EUR", 5000),
+		map[string]tracklink.Counts{"ev": counts(0, 1, 2, 7, "EUR", 5000)})
+	wantPromoterStats(t, promoterStats(t, h, "bob"), "bob", counts(0, 0, 0, 1),
+		map[string]tracklink.Counts{"ev": counts(0, 0, 0, 1)})
+	pd, err := h.Store.PromoterDays(t.Context(), "ana", day0, day0)
+	wantDays(t, "PromoterDays(ana)", pd, err, dc(day0, counts(0, 1, 2, 7, "EUR", 5000)))
+	wantSummary(t, h, "crew", 1, 1, counts(0, 1, 2, 7, "EUR", 5000))
 	got, ok, err := h.Store.Attribution(t.Context(), "ord-2")
 	if err != nil || !ok || got.Excluded != 4 || got.Tickets != 0 {
 		t.Errorf("Attribution(ord-2) = %+v, %v, %v; want 0 tickets, 4 excluded", got, ok, err)
 	}
+	// refunds reverse exactly what each order added
 	refund(t, h, "ord-1", base)
-	wantTraffic(t, h, "ev", "", "", src{"promoter|ana", counts(0, 1, 0, 4)})
+	wantTraffic(t, h, "ev", "", "",
+		src{"promoter|ana", counts(0, 0, 0, 4)},
+		src{"promoter|bob", counts(0, 0, 0, 1)})
+	wantSummary(t, h, "crew", 1, 0, counts(0, 0, 0, 4))
+	refund(t, h, "ord-2", base)
+	refund(t, h, "ord-3", base)
+	wantTraffic(t, h, "ev", "", "")
+	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(0, 0, 0, 0), nil)
+	wantPromoterStats(t, promoterStats(t, h, "bob"), "bob", counts(0, 0, 0, 0), nil)
+	wantSummary(t, h, "crew", 1, 0, counts(0, 0, 0, 0))
+	wantSummary(t, h, "", 1, 0, counts(0, 0, 0, 0))
 }

@@ -65,6 +65,7 @@ func testFirstTouch(t *testing.T, h Harness) {
 
 func testScope(t *testing.T, h Harness) {
 	s, at := sessionRef(1), base
+	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
 	const lt = tracklink.LastTouch
 	stampWant(t, h, s, promoterTouch("ana", "ev-a", at), lt, "promoter|ana", true)
 	// event B has no touch of its own; nothing site-wide yet
@@ -91,6 +92,7 @@ func testScope(t *testing.T, h Harness) {
 
 func testVisitDedup(t *testing.T, h Harness) {
 	s := sessionRef(1)
+	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
 	const lt = tracklink.LastTouch
 	insta := func(at time.Time) tracklink.Touch {
 		return sourceTouch(tracklink.ChannelSocial, "instagram", "ev", at)

@@ -24,12 +24,20 @@
 //     triples it counted; a session keeps at most MaxSessionMarks such
 //     triples, forgetting those of other days first.
 //   - Aggregates grow with events × days × source keys and promoters × days,
-//     never with visits or orders.
-//   - Orders: every recorded attribution and every early refund (a
-//     tombstone) is kept for the life of the process, so duplicate webhook
-//     deliveries are caught whenever they come. Nothing expires orders: a
-//     memstore is for one process whose restarts forget everything; use a
-//     persistent store (redisstore) when figures must survive.
+//     never with visits or orders. Source keys come from outside input
+//     (referrers, utm_source, promoter codes in URLs), so each event counts
+//     visits under at most Options.MaxSources distinct keys, and orders
+//     under as many: a visit or order whose key is new once the cap is
+//     reached counts under OtherKey instead. Per-promoter figures are kept
+//     for visits only when the code is registered (SavePromoter), and for
+//     sales of any code (orders are bounded by real payments).
+//   - Orders: every recorded attribution is kept for the life of the
+//     process, so duplicate webhook deliveries are caught whenever they
+//     come. An early refund (a tombstone) is kept Options.TombstoneTTL
+//     (default 30 days, as redisstore's OrderTTL); expired ones are swept
+//     inside Refund, amortised as sessions are. A memstore is for one
+//     process whose restarts forget everything; use a persistent store
+//     (redisstore) when figures must survive.
 package memstore
 
 import (
@@ -67,7 +75,33 @@ type Options struct {
 	// SubscriberBuffer is the buffer of each Subscribe channel; changes
 	// beyond it are dropped for that subscriber. Default 64.
 	SubscriberBuffer int
+	// MaxSources caps the distinct source keys (Touch.Key) an event counts
+	// visits under, and separately those it counts orders under, all time
+	// (each day's keys are a subset). Once an event holds MaxSources keys,
+	// a visit or order whose key is new counts under OtherKey instead;
+	// keys already there keep counting. A capped order's attribution keeps
+	// its real touch (and its promoter's figures). Default
+	// DefaultMaxSources (1,000); a negative value removes the cap.
+	MaxSources int
+	// TombstoneTTL is how long the store remembers a refund that arrived
+	// before its order (the tombstone that makes a late Record count
+	// nothing), by Now. Default DefaultTombstoneTTL (30 days, like
+	// redisstore's OrderTTL); a negative value keeps tombstones forever.
+	TombstoneTTL time.Duration
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxSources   = 1000
+	DefaultTombstoneTTL = 30 * 24 * time.Hour
+)
+
+// OtherKey is the source key ("referral|~other": channel referral, source
+// "~other") that visits and orders count under once their event reached
+// Options.MaxSources distinct keys. "~other" is neither a valid promoter
+// code nor a normalised utm_source or domain, so it never collides with a
+// real source.
+const OtherKey = string(tracklink.ChannelReferral) + "|~other"
 
 func (o *Options) setDefaults() {
 	if o.Now == nil {
@@ -78,6 +112,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.SubscriberBuffer <= 0 {
 		o.SubscriberBuffer = 64
+	}
+	if o.MaxSources == 0 {
+		o.MaxSources = DefaultMaxSources
+	}
+	if o.TombstoneTTL == 0 {
+		o.TombstoneTTL = DefaultTombstoneTTL
 	}
 }
 
@@ -93,13 +133,16 @@ type Store struct {
 	now        func() time.Time
 	sweepMin   int
 	subBuf     int
+	maxSources int           // < 0: no cap
+	tombTTL    time.Duration // < 0: tombstones never expire
 	mu         sync.RWMutex
 	sessions   map[string]*session
 	sweepAt    int                     // len(sessions) that triggers a sweep
 	events     map[string]*eventAgg    // by event slug ("" = site-wide)
 	promoters  map[string]*promoterAgg // by promoter code
 	orders     map[string]*order       // by order id
-	tombstones map[string]time.Time    // refunds of orders not recorded yet
+	tombstones map[string]tombstone    // refunds of orders not recorded yet
+	tombSweep  int                     // len(tombstones) that triggers a sweep
 	registry   map[string]*tracklink.Promoter
 	promo      map[string]string // promo code → promoter code
 	groups     map[string]struct{}
@@ -126,17 +169,33 @@ type mark struct{ event, key, day string }
 type eventAgg struct {
 	days  map[string]map[string]*tracklink.Counts // day → key → counts
 	total map[string]*tracklink.Counts            // key → counts
+	// visitKeys and orderKeys are the keys the event counted visits and
+	// orders under, all time (OtherKey included once used): what
+	// Options.MaxSources caps. They mirror redisstore's {e:<event>}:v:all
+	// fields and {o}:ev:<event>:keys set.
+	visitKeys, orderKeys map[string]struct{}
 }
 
 type promoterAgg struct {
 	total  tracklink.Counts
 	events map[string]*tracklink.Counts // event → counts
 	days   map[string]*tracklink.Counts // day → counts
+	// ed holds the (event, day) pairs the promoter has figures on: where
+	// DeletePromoter folds the event counters.
+	ed map[eventDay]struct{}
 }
+
+type eventDay struct{ event, day string }
 
 type order struct {
 	a      tracklink.Attribution
+	key    string               // the source key its figures count under
 	outbox []tracklink.HookKind // queue order, no duplicates
+}
+
+type tombstone struct {
+	at      time.Time // the refund's time
+	expires time.Time // zero: never
 }
 
 // New returns an empty Store with the default options.
@@ -149,12 +208,15 @@ func NewWithOptions(o Options) *Store {
 		now:        o.Now,
 		sweepMin:   o.SweepMin,
 		subBuf:     o.SubscriberBuffer,
+		maxSources: o.MaxSources,
+		tombTTL:    o.TombstoneTTL,
 		sessions:   make(map[string]*session),
 		sweepAt:    o.SweepMin,
+		tombSweep:  o.SweepMin,
 		events:     make(map[string]*eventAgg),
 		promoters:  make(map[string]*promoterAgg),
 		orders:     make(map[string]*order),
-		tombstones: make(map[string]time.Time),
+		tombstones: make(map[string]tombstone),
 		registry:   make(map[string]*tracklink.Promoter),
 		promo:      make(map[string]string),
 		groups:     make(map[string]struct{}),
@@ -176,7 +238,10 @@ func counts(m map[string]*tracklink.Counts, key string) *tracklink.Counts {
 func (s *Store) event(name string) *eventAgg {
 	e := s.events[name]
 	if e == nil {
-		e = &eventAgg{days: make(map[string]map[string]*tracklink.Counts), total: make(map[string]*tracklink.Counts)}
+		e = &eventAgg{
+			days: make(map[string]map[string]*tracklink.Counts), total: make(map[string]*tracklink.Counts),
+			visitKeys: make(map[string]struct{}), orderKeys: make(map[string]struct{}),
+		}
 		s.events[name] = e
 	}
 	return e
@@ -194,10 +259,26 @@ func (e *eventAgg) day(day string) map[string]*tracklink.Counts {
 func (s *Store) promoter(code string) *promoterAgg {
 	p := s.promoters[code]
 	if p == nil {
-		p = &promoterAgg{events: make(map[string]*tracklink.Counts), days: make(map[string]*tracklink.Counts)}
+		p = &promoterAgg{
+			events: make(map[string]*tracklink.Counts), days: make(map[string]*tracklink.Counts),
+			ed: make(map[eventDay]struct{}),
+		}
 		s.promoters[code] = p
 	}
 	return p
+}
+
+// capKey returns the key a visit or order counts under in an event whose
+// keys (visit or order side) are keys: key itself when it is there or
+// there is room for it (it is added), else OtherKey. Callers hold s.mu.
+func (s *Store) capKey(keys map[string]struct{}, key string) string {
+	if _, ok := keys[key]; !ok {
+		if s.maxSources >= 0 && len(keys) >= s.maxSources {
+			key = OtherKey
+		}
+		keys[key] = struct{}{}
+	}
+	return key
 }
 
 // promoterOf returns the promoter code a touch credits, "" for none. The

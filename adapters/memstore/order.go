@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -13,7 +14,11 @@ import (
 // RefundedAt cleared) and adds it to the figures: per event × day(a.At) ×
 // a.Touch.Key() and per event all time, Orders+1, Tickets+a.Tickets,
 // Excluded+a.Excluded and Revenue[a.Currency]+a.Revenue; for a promoter
-// touch the same into the promoter's totals, per-event and daily figures.
+// touch (registered or not) the same into the promoter's totals, per-event
+// and daily figures. An order with no primary tickets (a.Tickets 0) counts
+// its excluded tickets only. When the key is new and the event already
+// counts orders under Options.MaxSources keys, the event's figures go to
+// OtherKey instead; the stored attribution keeps its real touch.
 // It queues HookUnattributed when a.Rule is tracklink.RuleNoTouch, else
 // HookAttributed, and publishes the change to subscribers. Applied is true.
 //
@@ -36,6 +41,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		hook = tracklink.HookUnattributed
 	}
 	a.Refunded, a.RefundedAt = false, time.Time{}
+	now := s.now()
 
 	s.mu.Lock()
 	if o := s.orders[a.OrderID]; o != nil {
@@ -43,15 +49,20 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		s.mu.Unlock()
 		return r, nil
 	}
-	o := &order{a: a, outbox: []tracklink.HookKind{hook}}
+	o := &order{a: a, key: a.Touch.Key(), outbox: []tracklink.HookKind{hook}}
 	applied := true
-	if at, ok := s.tombstones[a.OrderID]; ok {
+	if code := promoterOf(a.Touch); code != "" {
+		s.promoter(code).ed[eventDay{a.Event, a.Day()}] = struct{}{}
+	}
+	if tb, ok := s.tombstones[a.OrderID]; ok && s.live(tb, now) {
 		delete(s.tombstones, a.OrderID)
-		o.a.Refunded, o.a.RefundedAt = true, at
+		o.a.Refunded, o.a.RefundedAt = true, tb.at
 		o.outbox = append(o.outbox, tracklink.HookRefunded)
 		applied = false
 	} else {
-		s.apply(a, 1)
+		delete(s.tombstones, a.OrderID)
+		o.key = s.capKey(s.event(a.Event).orderKeys, o.key)
+		s.apply(o, 1)
 	}
 	s.orders[a.OrderID] = o
 	s.indexOrder(o)
@@ -70,7 +81,8 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 // change: ok and Applied are true. For an order already refunded it
 // changes nothing: ok true, Applied false, Pending the hooks still owed.
 // For an order not recorded yet it remembers the refund (the first one's
-// time) so that a late Record counts nothing: ok false, Applied false.
+// time) for Options.TombstoneTTL so that a late Record counts nothing: ok
+// false, Applied false.
 func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (tracklink.Record, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return tracklink.Record{}, false, err
@@ -78,14 +90,22 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 	if orderID == "" {
 		return tracklink.Record{}, false, fmt.Errorf("%w: refund: empty order id", ErrInvalid)
 	}
+	now := s.now()
 	if at.IsZero() {
-		at = s.now()
+		at = now
 	}
 	s.mu.Lock()
 	o := s.orders[orderID]
 	if o == nil {
-		if _, ok := s.tombstones[orderID]; !ok {
-			s.tombstones[orderID] = at
+		if tb, ok := s.tombstones[orderID]; !ok || !s.live(tb, now) {
+			if !ok {
+				s.maybeSweepTombstones(now)
+			}
+			tb = tombstone{at: at}
+			if s.tombTTL > 0 {
+				tb.expires = now.Add(s.tombTTL)
+			}
+			s.tombstones[orderID] = tb
 		}
 		s.mu.Unlock()
 		return tracklink.Record{}, false, nil
@@ -95,7 +115,7 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 		s.mu.Unlock()
 		return r, true, nil
 	}
-	s.apply(o.a, -1)
+	s.apply(o, -1)
 	o.a.Refunded, o.a.RefundedAt = true, at
 	if !slices.Contains(o.outbox, tracklink.HookRefunded) {
 		o.outbox = append(o.outbox, tracklink.HookRefunded)
@@ -136,14 +156,21 @@ func (s *Store) Attribution(ctx context.Context, orderID string) (tracklink.Attr
 	return o.a, true, nil
 }
 
-// apply adds (sign 1) or removes (sign -1) an order's figures. Buckets left
-// all zero are dropped. Callers hold s.mu.
-func (s *Store) apply(a tracklink.Attribution, sign int64) {
-	day, key := a.Day(), a.Touch.Key()
+// apply adds (sign 1) or removes (sign -1) an order's figures, under the
+// source key o.key. An order with no primary tickets (all resold or
+// transferred) counts its excluded tickets only: no order, no revenue, and
+// it makes no promoter active. Buckets left all zero are dropped. Callers
+// hold s.mu.
+func (s *Store) apply(o *order, sign int64) {
+	a := o.a
+	day, key := a.Day(), o.key
 	delta := func(c *tracklink.Counts) {
+		c.Excluded += sign * int64(a.Excluded)
+		if a.Tickets == 0 {
+			return
+		}
 		c.Orders += sign
 		c.Tickets += sign * int64(a.Tickets)
-		c.Excluded += sign * int64(a.Excluded)
 		if a.Revenue != 0 {
 			if c.Revenue == nil {
 				c.Revenue = make(map[string]int64, 1)
@@ -175,4 +202,20 @@ func (s *Store) apply(a tracklink.Attribution, sign int64) {
 		add(p.events, a.Event)
 		add(p.days, day)
 	}
+}
+
+// live reports whether a tombstone has not expired at now.
+func (s *Store) live(tb tombstone, now time.Time) bool {
+	return tb.expires.IsZero() || now.Before(tb.expires)
+}
+
+// maybeSweepTombstones drops expired tombstones once their number doubled
+// since the last sweep (and is at least Options.SweepMin), as maybeSweep
+// does for sessions. Callers hold s.mu.
+func (s *Store) maybeSweepTombstones(now time.Time) {
+	if len(s.tombstones) < s.tombSweep {
+		return
+	}
+	maps.DeleteFunc(s.tombstones, func(_ string, tb tombstone) bool { return !s.live(tb, now) })
+	s.tombSweep = max(2*len(s.tombstones), s.sweepMin)
 }

@@ -137,7 +137,10 @@ func (s *Store) PromoterByPromoCode(ctx context.Context, promo string) (string, 
 // DeletePromoter permanently removes the promoter with code: its registry
 // entry and promo codes; its figures, folded into the source
 // tracklink.DeletedPromoter of each event (key "promoter|~deleted", visits
-// included, every day and all time) so event totals stay right; its own
+// included, every day and all time) so event totals stay right, on every
+// (event, day) the promoter has figures on (its visits while registered,
+// its sales: visits of a code never registered, on days it sold nothing,
+// stay under the code, as in redisstore whose keys list what to fold); its own
 // totals, per-event and daily figures, dropped; and its code on stored
 // attributions, whose Touch.Promoter and Touch.Source become
 // DeletedPromoter and Touch.Evidence "deleted promoter" (their figures
@@ -163,6 +166,12 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 			delete(m, key)
 		}
 	}
+	foldKey := func(keys map[string]struct{}) {
+		if _, ok := keys[key]; ok {
+			delete(keys, key)
+			keys[del] = struct{}{}
+		}
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,17 +182,32 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 		s.moveMember(code, s.aggGroups(code), nil)
 		delete(s.registry, code)
 	}
-	for _, e := range s.events {
-		for _, m := range e.days {
-			fold(m)
+	if p := s.promoters[code]; p != nil {
+		folded := make(map[string]bool)
+		for ed := range p.ed {
+			e := s.events[ed.event]
+			if e == nil {
+				continue
+			}
+			if m := e.days[ed.day]; m != nil {
+				fold(m)
+			}
+			if !folded[ed.event] {
+				folded[ed.event] = true
+				fold(e.total)
+				foldKey(e.visitKeys)
+				foldKey(e.orderKeys)
+			}
 		}
-		fold(e.total)
 	}
 	delete(s.promoters, code)
 	for _, o := range s.orders {
 		t := &o.a.Touch
 		if t.Channel == tracklink.ChannelPromoter && (t.Promoter == code || t.Source == code) {
 			t.Promoter, t.Source, t.Evidence = tracklink.DeletedPromoter, tracklink.DeletedPromoter, "deleted promoter"
+			if o.key == key {
+				o.key = del
+			}
 		}
 	}
 	return nil

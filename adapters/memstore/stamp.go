@@ -15,8 +15,11 @@ import (
 // Current is the existing one. It slides the whole session's expiry to now
 // + st.TTL and counts a visit once per (session, event, Current.Key(),
 // tracklink.Day(st.Touch.At)) into the event's daily and all-time figures
-// and, for a promoter touch, into the promoter's totals, per-event and daily
-// figures. A touch with a zero At is stamped at the store's Now.
+// (under OtherKey when the key is new and the event already counts visits
+// under Options.MaxSources keys; Current keeps the real touch) and, for a
+// touch of a registered promoter (SavePromoter), into the promoter's
+// totals, per-event and daily figures: an unregistered code's visits count
+// on the event only. A touch with a zero At is stamped at the store's Now.
 //
 // A session whose TTL ran out starts afresh: its touches and counted visits
 // are gone. st.Session must be a valid session reference, st.TTL positive
@@ -76,13 +79,15 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 	}
 	sess.marks[m] = struct{}{}
 	e := s.event(event)
-	counts(e.day(day), key).Visits++
-	counts(e.total, key).Visits++
-	if code := promoterOf(cur); code != "" {
+	ck := s.capKey(e.visitKeys, key)
+	counts(e.day(day), ck).Visits++
+	counts(e.total, ck).Visits++
+	if code := promoterOf(cur); code != "" && s.registry[code] != nil {
 		p := s.promoter(code)
 		p.total.Visits++
 		counts(p.events, event).Visits++
 		counts(p.days, day).Visits++
+		p.ed[eventDay{event, day}] = struct{}{}
 	}
 	return tracklink.StampResult{Current: cur, Counted: true}, nil
 }

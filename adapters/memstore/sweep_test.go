@@ -105,3 +105,68 @@ func TestSlowSubscriberDropped(t *testing.T) {
 		t.Errorf("%d subscribers left after cancel, want 0", n)
 	}
 }
+
+// TestTombstoneTTL checks that an early refund is remembered for
+// TombstoneTTL only: a late Record within it counts nothing, one after it
+// counts as a new order.
+func TestTombstoneTTL(t *testing.T) {
+	ctx := context.Background()
+	clock := tracklinktest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+	s := NewWithOptions(Options{Now: clock.Now})
+	a := func(id string) tracklink.Attribution {
+		return tracklink.Attribution{OrderID: id, Event: "ev", Currency: "EUR", Tickets: 1, Revenue: 100, Rule: tracklink.RuleNoTouch, At: clock.Now()}
+	}
+	for _, id := range []string{"early", "late"} {
+		if _, ok, err := s.Refund(ctx, id, time.Time{}); ok || err != nil {
+			t.Fatalf("Refund(%s) = %v, %v", id, ok, err)
+		}
+	}
+	clock.Advance(DefaultTombstoneTTL - time.Minute)
+	if r, err := s.Record(ctx, a("early")); err != nil || r.Applied || !r.Attribution.Refunded {
+		t.Errorf("Record within the TTL: Applied %v Refunded %v, %v; want false, true", r.Applied, r.Attribution.Refunded, err)
+	}
+	clock.Advance(2 * time.Minute)
+	if r, err := s.Record(ctx, a("late")); err != nil || !r.Applied || r.Attribution.Refunded {
+		t.Errorf("Record after the TTL: Applied %v Refunded %v, %v; want true, false", r.Applied, r.Attribution.Refunded, err)
+	}
+	// a tombstone that expired is replaced by a new refund's
+	if _, ok, _ := s.Refund(ctx, "again", time.Time{}); ok {
+		t.Fatal("Refund(again): ok")
+	}
+	clock.Advance(DefaultTombstoneTTL + time.Minute)
+	s.Refund(ctx, "again", time.Time{})
+	if r, _ := s.Record(ctx, a("again")); r.Applied || !r.Attribution.Refunded {
+		t.Errorf("Record after a second early refund: Applied %v Refunded %v; want false, true", r.Applied, r.Attribution.Refunded)
+	}
+
+	// a negative TTL keeps them
+	k := NewWithOptions(Options{Now: clock.Now, TombstoneTTL: -1})
+	k.Refund(ctx, "kept", time.Time{})
+	clock.Advance(10 * DefaultTombstoneTTL)
+	if r, _ := k.Record(ctx, a("kept")); r.Applied {
+		t.Error("Record with TombstoneTTL -1: Applied, want the tombstone kept")
+	}
+}
+
+// TestTombstoneSweepBounded checks that Refund's amortised sweep keeps the
+// tombstones held within twice the live ones (plus SweepMin).
+func TestTombstoneSweepBounded(t *testing.T) {
+	ctx := context.Background()
+	clock := tracklinktest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+	const sweepMin = 64
+	s := NewWithOptions(Options{Now: clock.Now, SweepMin: sweepMin, TombstoneTTL: 100 * time.Millisecond})
+	const live = 100 // one new tombstone per tick, TTL 100 ticks
+	peak := 0
+	for i := range 20000 {
+		if _, _, err := s.Refund(ctx, fmt.Sprintf("o%d", i), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Millisecond)
+		s.mu.RLock()
+		peak = max(peak, len(s.tombstones))
+		s.mu.RUnlock()
+	}
+	if limit := 2*live + sweepMin + 1; peak > limit {
+		t.Errorf("peak tombstones held = %d, want ≤ %d", peak, limit)
+	}
+}

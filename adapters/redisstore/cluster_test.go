@@ -29,11 +29,11 @@ func newClusterStore(tb testing.TB, opts Options) (*Store, *redis.ClusterClient)
 // TestStoreCluster runs the conformance suite on a Redis Cluster.
 func TestStoreCluster(t *testing.T) {
 	tracklinktest.TestStore(t, func(t *testing.T) tracklinktest.Harness {
-		s, _ := newClusterStore(t, Options{})
+		s, _ := newClusterStore(t, Options{MaxSources: testMaxSources})
 		if !s.split {
 			t.Fatal("a *redis.ClusterClient must take the split Stamp path")
 		}
-		return tracklinktest.Harness{Store: s, Advance: time.Sleep, Now: time.Now}
+		return tracklinktest.Harness{Store: s, Advance: time.Sleep, Now: time.Now, MaxSources: testMaxSources}
 	})
 }
 
@@ -356,6 +356,10 @@ func TestClusterNoScriptCountsOnce(t *testing.T) {
 		if err != nil || !r.Counted {
 			t.Fatalf("Stamp: %+v, %v", r, err)
 		}
+	}
+	// Only a registered promoter's visits count on its own figures.
+	if err := s.SavePromoter(ctx, tracklink.Promoter{Code: "ana", Name: "Ana"}); err != nil {
+		t.Fatal(err)
 	}
 	// Cache both scripts where they run.
 	stamp(1, tracklink.Touch{Channel: tracklink.ChannelPromoter, Source: "ana", Promoter: "ana"})

@@ -23,18 +23,23 @@ import (
 // Deleting an unknown code is not an error; an invalid one wraps
 // ErrInvalid.
 //
-// How: it reads the promoter's order ids and attributions, rewrites them,
-// and runs one order-side script that checks nothing changed since (else it
-// reads again), rewrites them, folds the sales figures and drops the
-// promoter's keys. Then it folds the visit counters of each (event, day)
-// the promoter had figures on, one small script per visit hash (those live
-// in the events' slots). No SCAN: the promoter's keys list what to fold.
+// How: it reads the promoter's order ids, attributions and (event, day)
+// pairs, folds the visit counters of each pair (one small idempotent script
+// per visit hash, in the events' slots), then runs one order-side script
+// that checks nothing changed since (else it starts again), rewrites the
+// attributions, folds the sales figures and drops the promoter's keys and
+// registry entry. No SCAN: the promoter's keys list what to fold, so the
+// visits folded are those counted while the code was registered and those
+// on the (event, day)s of its sales; other visits of a code never
+// registered stay under it. The visit fold runs first so that a failure
+// anywhere leaves the registry entry and the pair set in place: calling
+// DeletePromoter again finishes the job.
 //
 // Live sessions' touches are left alone (they expire with their TTL), as in
 // memstore: an order placed from one of them, or a new landing on the
 // promoter's link, credits the code again from scratch. A visit counted on
-// a new (event, day) between the read and the script may stay under the
-// code; deleting again folds it.
+// an already folded (event, day) in the instant between the visit fold and
+// the script stays under the code.
 func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 	const op = "delete promoter"
 	code, ok := tracklink.NormalizePromoter(code)
@@ -51,8 +56,14 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 			return s.wrap(op, err)
 		}
 		ids, ed := idsCmd.Val(), edCmd.Val()
-		args := make([]any, 0, 4+3*len(ids))
-		args = append(args, s.orderBase, code, tracklink.DeletedPromoter, len(ids))
+		// Fold the visit counters first: folding is idempotent, and the
+		// registry entry and the pair set stay until the order-side script
+		// ran, so a call that fails anywhere leaves what a retry needs.
+		if err := s.foldVisits(ctx, code, ed); err != nil {
+			return s.wrap(op, err)
+		}
+		args := make([]any, 0, 5+3*len(ids))
+		args = append(args, s.orderBase, code, tracklink.DeletedPromoter, len(ids), len(ed))
 		if len(ids) > 0 {
 			pipe := s.rdb.Pipeline()
 			cmds := make([]*redis.StringCmd, len(ids))
@@ -87,9 +98,6 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 			return s.wrap(op, err)
 		}
 		if done == 1 {
-			if err := s.foldVisits(ctx, code, ed); err != nil {
-				return s.wrap(op, err)
-			}
 			return nil
 		}
 	}

@@ -23,6 +23,19 @@ type Options struct {
 	// Default is 30 days; a negative value keeps tombstones forever.
 	OrderTTL time.Duration
 
+	// MaxSources caps the distinct source keys (Touch.Key) an event counts
+	// visits under, and separately those it counts orders under, all time
+	// (each day's keys are a subset). Source keys come from outside input
+	// (referrers, utm_source, promoter codes in URLs) and the counters
+	// never expire, so once an event holds MaxSources keys a visit or order
+	// whose key is new counts under OtherKey instead; keys already there
+	// keep counting. A capped order's attribution keeps its real touch
+	// (and its promoter's figures). The scripts check it (HEXISTS/HLEN on
+	// the event's visit hash, a key set on the order side): no extra round
+	// trip. Default DefaultMaxSources (1,000); a negative value removes the
+	// cap.
+	MaxSources int
+
 	// OrdersBatch is how many orders Orders reads per round trip.
 	// Default is 256.
 	OrdersBatch int
@@ -42,6 +55,7 @@ const (
 	DefaultPrefix          = "tracklink:"
 	DefaultOrderTTL        = 30 * 24 * time.Hour
 	DefaultOrdersBatch     = 256
+	DefaultMaxSources      = 1000
 	DefaultSubscribeBuffer = 64
 )
 
@@ -51,6 +65,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.OrderTTL == 0 {
 		o.OrderTTL = DefaultOrderTTL
+	}
+	if o.MaxSources == 0 {
+		o.MaxSources = DefaultMaxSources
 	}
 	if o.OrdersBatch <= 0 {
 		o.OrdersBatch = DefaultOrdersBatch
@@ -62,6 +79,16 @@ func (o *Options) setDefaults() {
 		o.Now = time.Now
 	}
 }
+
+// OtherKey is the source key ("referral|~other": channel referral, source
+// "~other") that visits and orders count under once their event reached
+// Options.MaxSources distinct keys. "~other" is neither a valid promoter
+// code nor a normalised utm_source or domain, so it never collides with a
+// real source.
+const OtherKey = "referral|~other"
+
+// maxSources is the cap handed to the scripts; 0 means none.
+func (o *Options) maxSources() int { return max(o.MaxSources, 0) }
 
 // RecommendedOptions returns client options whose waits are bounded, for a
 // single node (one address), a Cluster (several) or, after setting

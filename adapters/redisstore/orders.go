@@ -26,6 +26,7 @@ import (
 //	<base>idx:<event>             zset: the event's order ids by time
 //	<base>ev:<event>:d:<day>      hash: <key>|orders, |tickets, |excluded, |rev:<CUR>
 //	<base>ev:<event>:all          hash: the same, all time
+//	<base>ev:<event>:keys         set: the keys it counts orders under (the cap)
 //	<base>p:<code>:all            hash: visits, orders, tickets, excluded, rev:<CUR>
 //	<base>p:<code>:ev             hash: the same per event, fields <event>|visits…
 //	<base>p:<code>:d:<day>        hash: the same per day
@@ -87,6 +88,12 @@ func hookKind(a tracklink.Attribution) tracklink.HookKind {
 // Record claims the order, stores it, applies its aggregates, queues its
 // hook and publishes the change, in one EVALSHA (one round trip).
 //
+// An order with no primary tickets (a.Tickets 0) counts its excluded
+// tickets only. Sales of a promoter code count on its figures whether or
+// not it is registered. When the order's key is new and the event already
+// counts orders under Options.MaxSources keys, the event's figures go to
+// OtherKey; the stored attribution keeps its real touch.
+//
 // The attribution's Refunded and RefundedAt are ignored: an order becomes
 // refunded through Refund only.
 func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.Record, error) {
@@ -117,6 +124,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 	res, err := recordScript.Run(ctx, s.rdb, []string{s.orderKey(a.OrderID)},
 		s.orderBase, a.OrderID, body, a.Event, a.Day(), key, promoter,
 		a.Tickets, a.Excluded, a.Revenue, a.Currency, a.At.UnixMicro(), string(kind), s.channel, alsoSource,
+		s.opts.maxSources(),
 	).Slice()
 	if err != nil {
 		return tracklink.Record{}, s.wrap("record", err)

@@ -125,11 +125,13 @@ local function rankOrder(base, p, sign, t, x, r, c)
   end
   for _, g in ipairs(gs) do
     local sum = pgKey(base, 'sum', g)
-    redis.call('HINCRBY', sum, 'orders', sign)
-    redis.call('HINCRBY', sum, 'tickets', s(t))
     redis.call('HINCRBY', sum, 'excluded', s(x))
-    if r ~= '0' then
-      redis.call('HINCRBY', sum, 'rev:' .. c, s(r))
+    if t ~= '0' then -- an order with no primary tickets counts excluded only
+      redis.call('HINCRBY', sum, 'orders', sign)
+      redis.call('HINCRBY', sum, 'tickets', s(t))
+      if r ~= '0' then
+        redis.call('HINCRBY', sum, 'rev:' .. c, s(r))
+      end
     end
     setRank(base, g, p, tickets, orders)
   end

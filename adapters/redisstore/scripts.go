@@ -18,19 +18,34 @@ import (
 // big values in exponent form.
 
 // visitLib counts a visit on the event side and on the promoter's figures.
+//
+// capKey returns the key a visit counts under: key itself when the event's
+// all-time visit hash has it or holds fewer than max fields (max <= 0: no
+// cap), else the overflow key (Options.MaxSources, OtherKey).
 const visitLib = `
-local function countEvent(vday, vall, days, key, day)
+local otherKey = '` + OtherKey + `'
+local function capKey(vall, key, max)
+  if max <= 0 or redis.call('HEXISTS', vall, key) == 1 then return key end
+  if redis.call('HLEN', vall) < max then return key end
+  return otherKey
+end
+local function countEvent(vday, vall, days, key, day, max)
+  key = capKey(vall, key, max)
   redis.call('HINCRBY', vday, key, 1)
   redis.call('HINCRBY', vall, key, 1)
   redis.call('SADD', days, day)
 end
+-- countPromoter counts a visit on a registered promoter's figures; an
+-- unregistered code gets no keys of its own.
 local function countPromoter(obase, code, ev, day)
+  if redis.call('HEXISTS', obase .. 'promoters', code) == 0 then return 0 end
   local pk = obase .. 'p:' .. code
   redis.call('HINCRBY', pk .. ':all', 'visits', 1)
   redis.call('HINCRBY', pk .. ':ev', ev .. '|visits', 1)
   redis.call('HINCRBY', pk .. ':d:' .. day, 'visits', 1)
   redis.call('SADD', pk .. ':days', day)
   redis.call('SADD', pk .. ':ed', ev .. ' ' .. day)
+  return 1
 end
 `
 
@@ -46,7 +61,11 @@ end
 //	KEYS[4] <prefix>{e:<ev>}:days  (optional)
 //	ARGV    event, touch JSON, strength, model (0 last, 1 first touch),
 //	        ttl ms, day, key, promoter code ("" if none), order base,
-//	        max marks
+//	        max marks, max sources (<= 0: no cap)
+//
+// On a single node the promoter's figures are counted only when the
+// promoters hash (an {o} key built from the order base) has the code:
+// outside cluster mode a script may touch keys of any hash tag.
 //
 // Reply {replaced, counted, key, promoter code[, current touch JSON when
 // not replaced]}.
@@ -99,7 +118,7 @@ if redis.call('HEXISTS', sk, mark) == 0 then
   redis.call('HINCRBY', sk, 'n', 1)
   counted = 1
   if #KEYS >= 4 then
-    countEvent(KEYS[2], KEYS[3], KEYS[4], key, day)
+    countEvent(KEYS[2], KEYS[3], KEYS[4], key, day, tonumber(ARGV[11]))
     if code ~= '' then
       countPromoter(ARGV[9], code, ev, day)
     end
@@ -115,19 +134,19 @@ return {0, counted, key, code, cur[1]}
 // countScript counts a visit on the event side (Cluster mode).
 //
 //	KEYS <prefix>{e:<ev>}:v:<day>, …:v:all, …:days
-//	ARGV key, day
+//	ARGV key, day, max sources
 var countScript = redis.NewScript(visitLib + `
-countEvent(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
+countEvent(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(ARGV[3]))
 return 1
 `)
 
-// promoterVisitScript counts a visit on a promoter's figures (Cluster mode).
+// promoterVisitScript counts a visit on a registered promoter's figures
+// (Cluster mode; the promoters hash shares KEYS[1]'s {o} slot).
 //
 //	KEYS[1] <base>p:<code>:all
 //	ARGV    base, code, event, day
 var promoterVisitScript = redis.NewScript(visitLib + `
-countPromoter(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-return 1
+return countPromoter(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `)
 
 // orderLib is shared by the record and refund scripts.
@@ -141,13 +160,36 @@ local function neg(v, sign)
   if sign > 0 or v == '0' then return v end
   return '-' .. v
 end
+-- bump adds one order's figures to a hash. An order with no primary
+-- tickets counts its excluded tickets only (no order, no revenue).
 local function bump(h, pre, sign, t, x, r, c)
+  redis.call('HINCRBY', h, pre .. 'excluded', neg(x, sign))
+  if t == '0' then return end
   redis.call('HINCRBY', h, pre .. 'orders', sign)
   redis.call('HINCRBY', h, pre .. 'tickets', neg(t, sign))
-  redis.call('HINCRBY', h, pre .. 'excluded', neg(x, sign))
   if r ~= '0' then
     redis.call('HINCRBY', h, pre .. 'rev:' .. c, neg(r, sign))
   end
+end
+-- orderKey returns the key an order of event e counts under: k itself when
+-- the event's order keys (<base>ev:<e>:keys) have it or hold fewer than max
+-- (max <= 0: no cap), else the overflow key; it adds the key to the set.
+-- A store written before the set existed gets it from the all-time hash.
+local function orderKey(base, e, k, max)
+  local ks = base .. 'ev:' .. e .. ':keys'
+  if redis.call('EXISTS', ks) == 0 then
+    for _, f in ipairs(redis.call('HKEYS', base .. 'ev:' .. e .. ':all')) do
+      local pre = string.match(f, '^(.*)|[^|]*$')
+      if pre then redis.call('SADD', ks, pre) end
+    end
+  end
+  if redis.call('SISMEMBER', ks, k) == 0 then
+    if max > 0 and redis.call('SCARD', ks) >= max then
+      k = '` + OtherKey + `'
+    end
+    redis.call('SADD', ks, k)
+  end
+  return k
 end
 -- apply adds (sign 1) or removes (sign -1) an order's aggregates.
 local function apply(base, sign, e, d, k, p, t, x, r, c)
@@ -185,7 +227,10 @@ end
 //	ARGV    base, id, attribution JSON (not refunded), event, day, key,
 //	        promoter ("" for none), tickets, excluded, revenue, currency,
 //	        score (unix µs), hook kind, pub/sub channel, other code named
-//	        by the touch's Source ("" for none)
+//	        by the touch's Source ("" for none), max sources (<= 0: no cap)
+//
+// The order's field k is the key its figures count under (the overflow key
+// once the event holds max order keys), so Refund reverses the same bucket.
 //
 // Reply {status, attribution JSON, pending kinds}: status 1 applied, 0 not
 // (a duplicate, or an order refunded before it was recorded).
@@ -200,6 +245,8 @@ a = ARGV[3]
 local tomb = redis.call('HGET', o, 'tomb')
 if tomb then
   a = refunded(a, tomb)
+else
+  k = orderKey(base, e, k, tonumber(ARGV[16]))
 end
 redis.call('HSET', o, 'a', a, 'e', e, 'd', d, 'k', k, 'p', p,
   't', ARGV[8], 'x', ARGV[9], 'r', ARGV[10], 'c', ARGV[11], 'ob:' .. ARGV[13], '1')
@@ -330,35 +377,44 @@ return 1
 // promoter has orders the caller did not see), it does nothing and replies
 // 0 so the caller reads again.
 //
+// The caller folded the visit counters of the (event, day) pairs it read
+// first; the script also replies 0 when the promoter gained pairs since.
+//
 //	KEYS[1] <base>promoters
-//	ARGV    base, code, deleted code, size of the order set read, then
-//	        triples of order id, JSON read ("" when missing), JSON rewritten
+//	ARGV    base, code, deleted code, size of the order set read, size of
+//	        the pair set read, then triples of order id, JSON read (""
+//	        when missing), JSON rewritten
 var deletePromoterScript = redis.NewScript(rankLib + `
 local base, code, del = ARGV[1], ARGV[2], ARGV[3]
 local pk = base .. 'p:' .. code
-if redis.call('SCARD', pk .. ':orders') ~= tonumber(ARGV[4]) then
+if redis.call('SCARD', pk .. ':orders') ~= tonumber(ARGV[4]) or
+  redis.call('SCARD', pk .. ':ed') ~= tonumber(ARGV[5]) then
   return 0
 end
-for i = 5, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   if (redis.call('HGET', base .. 'o:' .. ARGV[i], 'a') or '') ~= ARGV[i + 1] then
     return 0
   end
 end
-for i = 5, #ARGV, 3 do
+local src, dst = 'promoter|' .. code, 'promoter|' .. del
+for i = 6, #ARGV, 3 do
   if ARGV[i + 1] ~= '' then
     local o = base .. 'o:' .. ARGV[i]
-    redis.call('HSET', o, 'a', ARGV[i + 2], 'k', 'promoter|' .. del, 'p', '')
+    redis.call('HSET', o, 'a', ARGV[i + 2], 'p', '')
+    -- its figures move with the fold only when they count under the code
+    if redis.call('HGET', o, 'k') == src then
+      redis.call('HSET', o, 'k', dst)
+    end
   end
 end
 regMove(base, code, regGroups(base, code), {})
 local fields = redis.call('HKEYS', pk .. ':all')
-local src, dst = 'promoter|' .. code .. '|', 'promoter|' .. del .. '|'
 local function fold(h)
   for _, f in ipairs(fields) do
-    local v = redis.call('HGET', h, src .. f)
+    local v = redis.call('HGET', h, src .. '|' .. f)
     if v then
-      redis.call('HINCRBY', h, dst .. f, v)
-      redis.call('HDEL', h, src .. f)
+      redis.call('HINCRBY', h, dst .. '|' .. f, v)
+      redis.call('HDEL', h, src .. '|' .. f)
     end
   end
 end
@@ -370,6 +426,10 @@ for _, ed in ipairs(redis.call('SMEMBERS', pk .. ':ed')) do
   if not evs[e] then
     evs[e] = true
     fold(base .. 'ev:' .. e .. ':all')
+    local ks = base .. 'ev:' .. e .. ':keys'
+    if redis.call('SREM', ks, src) == 1 then
+      redis.call('SADD', ks, dst)
+    end
   end
 end
 for _, d in ipairs(redis.call('SMEMBERS', pk .. ':days')) do

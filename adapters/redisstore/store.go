@@ -133,7 +133,12 @@ func touchPromoter(t tracklink.Touch) (string, bool) {
 }
 
 // Stamp merges the landing into the session's touch for its event, slides
-// the whole session's expiry and counts the visit.
+// the whole session's expiry and counts the visit: on the event (under
+// OtherKey when the key is new and the event already counts visits under
+// Options.MaxSources keys; Current keeps the real touch) and, for a touch
+// of a registered promoter (SavePromoter), on the promoter's figures. An
+// unregistered code's visits count on the event only and create no
+// per-promoter keys.
 //
 // On a single node or Sentinel (a *redis.Client) this is one EVALSHA: one
 // round trip, one atomic step. On a Cluster the session and the event's
@@ -181,7 +186,7 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 		keys = []string{s.sessionKey(st.Session), tag + ":v:" + day, tag + ":v:all", tag + ":days"}
 	}
 	res, err := stampScript.Run(ctx, s.rdb, keys,
-		t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase, MaxSessionMarks).Slice()
+		t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase, MaxSessionMarks, s.opts.maxSources()).Slice()
 	if err != nil {
 		return tracklink.StampResult{}, s.wrap("stamp", err)
 	}
@@ -207,10 +212,11 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 }
 
 // countSplit counts a visit on a Cluster: the event's counters and the
-// promoter's live in other slots than the session.
+// promoter's live in other slots than the session. The promoter's script
+// checks the registry itself (same {o} slot).
 func (s *Store) countSplit(ctx context.Context, event, day, key, code string) error {
 	tag := s.eventTag(event)
-	calls := []scriptCall{{countScript, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, []any{key, day}}}
+	calls := []scriptCall{{countScript, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, []any{key, day, s.opts.maxSources()}}}
 	if code != "" {
 		calls = append(calls, scriptCall{promoterVisitScript, []string{s.orderBase + "p:" + code + ":all"}, []any{s.orderBase, code, event, day}})
 	}

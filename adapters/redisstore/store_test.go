@@ -7,10 +7,14 @@ import (
 	"github.com/tracklink/tracklink/tracklinktest"
 )
 
+// testMaxSources is the cap on source keys per event the suites run with:
+// small, so the cap subtests stay quick on a real server.
+const testMaxSources = 16
+
 func TestStore(t *testing.T) {
 	tracklinktest.TestStore(t, func(t *testing.T) tracklinktest.Harness {
-		s := newTestStore(t, Options{})
-		return tracklinktest.Harness{Store: s.Store, Advance: s.advance, Now: time.Now}
+		s := newTestStore(t, Options{MaxSources: testMaxSources})
+		return tracklinktest.Harness{Store: s.Store, Advance: s.advance, Now: time.Now, MaxSources: testMaxSources}
 	})
 }
 
@@ -18,8 +22,8 @@ func TestStore(t *testing.T) {
 // takes a second step) against the same server.
 func TestStoreSplit(t *testing.T) {
 	tracklinktest.TestStore(t, func(t *testing.T) tracklinktest.Harness {
-		s := newTestStore(t, Options{})
+		s := newTestStore(t, Options{MaxSources: testMaxSources})
 		s.split = true
-		return tracklinktest.Harness{Store: s.Store, Advance: s.advance, Now: time.Now}
+		return tracklinktest.Harness{Store: s.Store, Advance: s.advance, Now: time.Now, MaxSources: testMaxSources}
 	})
 }

@@ -27,7 +27,8 @@ const subscribePing = 30 * time.Second
 // for this subscriber, so a slow reader never blocks anything. Pub/sub is
 // at most once: changes published while the connection is down are lost
 // (the outbox, not the feed, is what guarantees hooks). The channel is
-// closed and the subscription released once ctx ends.
+// closed and the subscription released once ctx ends, or once the client
+// is closed (redis.ErrClosed), whichever comes first.
 func (s *Store) Subscribe(ctx context.Context) (<-chan tracklink.Change, error) {
 	ps := s.rdb.Subscribe(ctx, s.channel)
 	if _, err := ps.Receive(ctx); err != nil {
@@ -46,6 +47,11 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan tracklink.Change, error) 
 				return
 			}
 			if err != nil {
+				if errors.Is(err, redis.ErrClosed) {
+					// The client (or this subscription) was closed:
+					// nothing will ever come again, whatever ctx does.
+					return
+				}
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
 					_ = ps.Ping(ctx)
