@@ -94,6 +94,13 @@ type PromoterSummary struct {
 	Totals Counts `json:"totals"`
 }
 
+// RankedPromoter is one row of PromoterRanking: the registry entry and its
+// figures, read together so a page costs a fixed number of store calls.
+type RankedPromoter struct {
+	Promoter Promoter      `json:"promoter"`
+	Stats    PromoterStats `json:"stats"`
+}
+
 // Change is one entry of the live feed: an order recorded or refunded.
 type Change struct {
 	Kind        HookKind    `json:"kind"`
@@ -155,9 +162,11 @@ type ReportStore interface {
 	PromoterSummary(ctx context.Context, group string) (PromoterSummary, error)
 	// PromoterRanking returns registered promoters of group ("" for all),
 	// ordered by primary tickets sold (descending, then code), rows
-	// offset to offset+limit-1, with their all-time figures. Its cost grows
-	// with limit, not with the number of promoters.
-	PromoterRanking(ctx context.Context, group string, offset, limit int) ([]PromoterStats, error)
+	// offset to offset+limit-1, with their registry entries and all-time
+	// totals (Stats.Events is left empty: PromoterStats has the per-event
+	// figures). Its cost grows with limit, not with the number of
+	// promoters or their history.
+	PromoterRanking(ctx context.Context, group string, offset, limit int) ([]RankedPromoter, error)
 	// RecentOrders returns up to limit recorded orders of event ("" for
 	// all), newest first.
 	RecentOrders(ctx context.Context, event string, limit int) ([]Attribution, error)

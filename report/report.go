@@ -322,7 +322,9 @@ type Summary = tracklink.PromoterSummary
 type PromoterRow struct {
 	tracklink.Promoter
 	Counts tracklink.Counts `json:"counts"`
-	// ActiveEvents counts the events the promoter is registered on or sold on.
+	// ActiveEvents counts the events the promoter is active on (registered
+	// with a link); sales through an "all events" link on other events
+	// show in the detail's per-event figures.
 	ActiveEvents int `json:"active_events"`
 }
 
@@ -364,20 +366,13 @@ func (rp *Reporter) rankedPromoters(ctx context.Context, q Query) ([]PromoterRow
 	if err != nil {
 		return nil, Summary{}, err
 	}
-	stats, err := rp.store.PromoterRanking(ctx, q.Group, q.Offset, q.Limit)
+	ranked, err := rp.store.PromoterRanking(ctx, q.Group, q.Offset, q.Limit)
 	if err != nil {
 		return nil, Summary{}, err
 	}
-	rows := make([]PromoterRow, 0, len(stats))
-	for _, s := range stats {
-		p, ok, err := rp.store.Promoter(ctx, s.Code)
-		if err != nil {
-			return nil, Summary{}, err
-		}
-		if !ok { // deleted between the two reads
-			continue
-		}
-		rows = append(rows, promoterRow(p, s))
+	rows := make([]PromoterRow, len(ranked))
+	for i, r := range ranked {
+		rows[i] = promoterRow(r.Promoter, r.Stats)
 	}
 	return rows, sum, nil
 }
@@ -438,15 +433,9 @@ func (rp *Reporter) searchPromoters(ctx context.Context, q Query) ([]PromoterRow
 }
 
 // promoterRow joins a promoter with its figures; its active events are
-// those it is registered on or sold on.
+// the events it is registered on (one link each).
 func promoterRow(p tracklink.Promoter, s tracklink.PromoterStats) PromoterRow {
-	active := len(p.Events)
-	for e, c := range s.Events {
-		if c.Orders > 0 && !slices.Contains(p.Events, e) {
-			active++
-		}
-	}
-	return PromoterRow{Promoter: p, Counts: s.Totals, ActiveEvents: active}
+	return PromoterRow{Promoter: p, Counts: s.Totals, ActiveEvents: len(p.Events)}
 }
 
 // RecentOrders returns up to limit orders of event ("" for all), newest

@@ -149,7 +149,7 @@ func (s *Store) rankOrder(code string, wasActive, isActive bool, delta func(*tra
 // else the error wraps ErrInvalid. An unknown group gives no rows.
 //
 // It ranks the group's members on each call (one small slice, sorted).
-func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit int) ([]tracklink.PromoterStats, error) {
+func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit int) ([]tracklink.RankedPromoter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -184,9 +184,11 @@ func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit
 		return cmp.Or(cmp.Compare(b.tickets, a.tickets), strings.Compare(a.code, b.code))
 	})
 	rows = rows[offset:min(len(rows), offset+limit)]
-	out := make([]tracklink.PromoterStats, len(rows))
+	out := make([]tracklink.RankedPromoter, len(rows))
 	for i, r := range rows {
-		out[i] = s.statsLocked(r.code)
+		st := s.statsLocked(r.code)
+		st.Events = nil // totals only, as the contract says
+		out[i] = tracklink.RankedPromoter{Promoter: copyPromoter(s.registry[r.code]), Stats: st}
 	}
 	return out, nil
 }

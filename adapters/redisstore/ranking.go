@@ -2,7 +2,9 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 
 	"github.com/redis/go-redis/v9"
@@ -71,7 +73,7 @@ func (s *Store) PromoterSummary(ctx context.Context, group string) (tracklink.Pr
 // scripts as PromoterSummary's sums), then PromoterStats's pipeline for
 // the page. A sale recorded between the two may show in a row's figures
 // before it moves the row.
-func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit int) ([]tracklink.PromoterStats, error) {
+func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit int) ([]tracklink.RankedPromoter, error) {
 	const op = "promoter ranking"
 	if err := checkPage(op, offset, limit); err != nil {
 		return nil, err
@@ -104,7 +106,36 @@ func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit
 	if len(codes) == 0 {
 		return nil, nil
 	}
-	return s.PromoterStats(ctx, codes)
+	kp, _, _, _ := s.regKeys()
+	raw, err := s.rdb.HMGet(ctx, kp, codes...).Result()
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	pipe := s.rdb.Pipeline()
+	totals := make([]*redis.MapStringStringCmd, len(codes))
+	for i, c := range codes {
+		totals[i] = pipe.HGetAll(ctx, s.orderBase+"p:"+c+":all")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, s.wrap(op, err)
+	}
+	out := make([]tracklink.RankedPromoter, 0, len(codes))
+	for i, v := range raw {
+		b, ok := v.(string)
+		if !ok {
+			continue // deleted between the two reads
+		}
+		var p tracklink.Promoter
+		if err := json.Unmarshal([]byte(b), &p); err != nil {
+			return nil, s.wrap(op, fmt.Errorf("decode stored promoter: %w", err))
+		}
+		st := tracklink.PromoterStats{Code: codes[i]}
+		for f, n := range totals[i].Val() {
+			addField(&st.Totals, f, n)
+		}
+		out = append(out, tracklink.RankedPromoter{Promoter: p, Stats: st})
+	}
+	return out, nil
 }
 
 func (s *Store) rebuildRanking(ctx context.Context) error {

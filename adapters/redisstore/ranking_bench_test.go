@@ -105,7 +105,7 @@ func BenchmarkRanking(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			rows, err := s.PromoterRanking(ctx, "", 0, 50)
-			if err != nil || len(rows) != 50 || rows[0].Totals.Tickets < rows[49].Totals.Tickets {
+			if err != nil || len(rows) != 50 || rows[0].Stats.Totals.Tickets < rows[49].Stats.Totals.Tickets {
 				b.Fatal(len(rows), err)
 			}
 		}
