@@ -49,6 +49,13 @@ type DayCounts struct {
 // collide with one.
 const DeletedPromoter = "~deleted"
 
+// OtherSource is the source that stores count visits and sales under once
+// an event has reached its cap of distinct sources (key
+// "referral|~other"), so forged referrers or utm values cannot grow the
+// aggregates without bound. Like DeletedPromoter it cannot collide with a
+// real source.
+const OtherSource = "~other"
+
 // Promoter is a person or organisation that sells with personal links.
 type Promoter struct {
 	Code   string   `json:"code"` // lowercase, NormalizePromoter; unique

@@ -227,6 +227,7 @@ func (rp *Reporter) labels(ctx context.Context, event string) (map[string]string
 		m[string(tracklink.ChannelCampaign)+"|"+l.UTM.Source] = l.Name
 	}
 	m[string(tracklink.ChannelPromoter)+"|"+tracklink.DeletedPromoter] = "deleted promoter"
+	m[string(tracklink.ChannelReferral)+"|"+tracklink.OtherSource] = "other sources"
 	return m, nil
 }
 

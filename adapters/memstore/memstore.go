@@ -101,7 +101,7 @@ const (
 // Options.MaxSources distinct keys. "~other" is neither a valid promoter
 // code nor a normalised utm_source or domain, so it never collides with a
 // real source.
-const OtherKey = string(tracklink.ChannelReferral) + "|~other"
+const OtherKey = string(tracklink.ChannelReferral) + "|" + tracklink.OtherSource
 
 func (o *Options) setDefaults() {
 	if o.Now == nil {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tracklink/tracklink"
 )
 
 // Options configure a Store. The zero value is ready to use: every field's
@@ -85,7 +87,7 @@ func (o *Options) setDefaults() {
 // Options.MaxSources distinct keys. "~other" is neither a valid promoter
 // code nor a normalised utm_source or domain, so it never collides with a
 // real source.
-const OtherKey = "referral|~other"
+const OtherKey = string(tracklink.ChannelReferral) + "|" + tracklink.OtherSource
 
 // maxSources is the cap handed to the scripts; 0 means none.
 func (o *Options) maxSources() int { return max(o.MaxSources, 0) }
