@@ -148,7 +148,8 @@ func (s *Store) rankOrder(code string, wasActive, isActive bool, delta func(*tra
 // PromoterStats gives them). limit must be 1 to MaxLimit and offset >= 0,
 // else the error wraps ErrInvalid. An unknown group gives no rows.
 //
-// It ranks the group's members on each call (one small slice, sorted).
+// It ranks the group's members on each call, keeping only the best
+// offset+limit of them.
 func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit int) ([]tracklink.RankedPromoter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -164,9 +165,15 @@ func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit
 		tickets int64
 		code    string
 	}
+	less := func(a, b ranked) int { // tickets descending, then code
+		return cmp.Or(cmp.Compare(b.tickets, a.tickets), strings.Compare(a.code, b.code))
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	rows := make([]ranked, 0, len(s.registry))
+	// Keep only the best offset+limit members, sorted: one pass over the
+	// registry without sorting (or allocating for) all of it.
+	k := offset + limit
+	top := make([]ranked, 0, min(k, len(s.registry)))
 	for code, p := range s.registry {
 		if g != "" && !slices.Contains(p.Groups, g) {
 			continue
@@ -175,15 +182,20 @@ func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit
 		if a := s.promoters[code]; a != nil {
 			r.tickets = a.total.Tickets
 		}
-		rows = append(rows, r)
+		if len(top) == k && less(r, top[k-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, r, less)
+		if len(top) < k {
+			top = append(top, ranked{})
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = r
 	}
-	if offset >= len(rows) {
+	if offset >= len(top) {
 		return nil, nil
 	}
-	slices.SortFunc(rows, func(a, b ranked) int {
-		return cmp.Or(cmp.Compare(b.tickets, a.tickets), strings.Compare(a.code, b.code))
-	})
-	rows = rows[offset:min(len(rows), offset+limit)]
+	rows := top[offset:]
 	out := make([]tracklink.RankedPromoter, len(rows))
 	for i, r := range rows {
 		st := s.statsLocked(r.code)
