@@ -23,6 +23,7 @@ func deleteKeys(tb testing.TB, rdb redis.UniversalClient, prefix string) {
 type testStore struct {
 	*Store
 	rdb     *redis.Client
+	prefix  string
 	advance func(time.Duration)
 }
 
@@ -30,7 +31,7 @@ func newTestStore(tb testing.TB, opts Options) testStore {
 	tb.Helper()
 	rdb, mr := testClient(tb)
 	opts.Prefix = testPrefix(tb, rdb)
-	ts := testStore{Store: New(rdb, opts), rdb: rdb, advance: time.Sleep}
+	ts := testStore{Store: New(rdb, opts), rdb: rdb, prefix: opts.Prefix, advance: time.Sleep}
 	if mr != nil {
 		ts.advance = mr.FastForward
 	}
