@@ -34,6 +34,11 @@ func TestTwoInstancesOneCluster(t *testing.T) {
 	b := newApp(t, "B", redistest.NewClusterClient(t, seeds), cfg)
 	srvA, srvB := a.server(t), b.server(t)
 	ctx := t.Context()
+	// ana is a registered promoter (stores keep promoter visit figures for
+	// registered codes only).
+	if err := a.store.SavePromoter(ctx, tracklink.Promoter{Code: "ana", Name: "Ana"}); err != nil {
+		t.Fatal(err)
+	}
 
 	// B's dashboard streams live sales.
 	streamCtx, stopStream := context.WithCancel(ctx)
