@@ -312,3 +312,22 @@ func (l *reportLimiter) allow(now time.Time) (suppressed int64, ok bool) {
 	}
 	return l.suppressed.Swap(0), true
 }
+
+// Attribution tells what an order for event, placed now by session, would
+// be credited to under the webhook's rules (tracklink.Attribute), without
+// a promo code. Checkout is not a tracked request, so its Visit carries the
+// session but not its touches: call this there to show or log the credit.
+// It costs one store read, bounded by StoreTimeout; on error the caller
+// should carry on (the webhook decides at payment time anyway).
+func (m *Middleware) Attribution(ctx context.Context, session, event string) (tracklink.Attribution, error) {
+	if !tracklink.ValidSession(session) || (event != "" && !tracklink.ValidEvent(event)) {
+		return tracklink.Attribution{}, fmt.Errorf("%w: session reference or event slug", ErrIgnoredInput)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.StoreTimeout)
+	defer cancel()
+	ev, site, err := m.store.Touches(ctx, session, event)
+	if err != nil {
+		return tracklink.Attribution{}, fmt.Errorf("middleware: attribution: %w", err)
+	}
+	return tracklink.Attribute(tracklink.Order{Session: session, Event: event, At: m.cfg.Now()}, ev, site, "", nil), nil
+}

@@ -417,3 +417,29 @@ func TestCleanURLNeverLeavesTheSite(t *testing.T) {
 	assert.Equal(t, http.StatusFound, rec.Code)
 	assert.Equal(t, "/events/summer-fest", rec.Header().Get("Location"))
 }
+
+func TestAttributionAtCheckout(t *testing.T) {
+	store := memstore.New()
+	mw := newMW(t, store)
+	h := mw.Handler(page)
+	first := serve(h, landing("/?promoter=ana", "Referer", "https://l.instagram.com/"))
+	ref := strings.Fields(first.Body.String())[0]
+	serve(h, landing("/events/winter-gala", "Referer", googleRef), first.Result().Cookies()...)
+
+	// A site-wide promoter link credits any event…
+	a, err := mw.Attribution(context.Background(), ref, "summer-fest")
+	require.NoError(t, err)
+	assert.Equal(t, tracklink.RuleSiteTouch, a.Rule)
+	assert.Equal(t, "ana", a.Touch.Promoter)
+	// …unless the event has its own touch stronger than direct.
+	a, err = mw.Attribution(context.Background(), ref, "winter-gala")
+	require.NoError(t, err)
+	assert.Equal(t, tracklink.RuleEventTouch, a.Rule)
+	assert.Equal(t, "google", a.Touch.Source)
+
+	a, err = mw.Attribution(context.Background(), "AAAAAAAAAAAAAAAAAAAAAA", "summer-fest")
+	require.NoError(t, err)
+	assert.Equal(t, tracklink.RuleNoTouch, a.Rule, "an unknown session is direct")
+	_, err = mw.Attribution(context.Background(), "not a ref", "summer-fest")
+	assert.Error(t, err)
+}
