@@ -41,8 +41,11 @@ func startDemo(t *testing.T, opts Options) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Over 5 s: net/http closes a connection that never sent a request
+		// (a client's spare dial) only after 5 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections() // the test browsers'
 		if err := s.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}

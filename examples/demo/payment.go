@@ -160,4 +160,7 @@ func (p *paymentProvider) sleep(d time.Duration) bool {
 func (p *paymentProvider) close() {
 	p.cancel()
 	p.wg.Wait()
+	// A spare connection the client dialled but never used would hold the
+	// server's Shutdown for 5 s.
+	p.client.CloseIdleConnections()
 }
