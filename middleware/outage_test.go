@@ -14,21 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/middleware"
 )
-
-// cmdCounter counts the commands a go-redis client sends (not the
-// connection handshake, which go-redis runs as a pipeline on each new
-// connection).
-type cmdCounter struct{ n atomic.Int64 }
-
-func (c *cmdCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *cmdCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
-}
-func (c *cmdCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
 
 // hungServer accepts connections and never answers, like a Redis stuck
 // in a long command or behind a dead network path.
@@ -76,8 +64,7 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 			// page for seconds: the store's documented settings bound it.
 			rdb := redis.NewClient(redisstore.RecommendedOptions(addr(t)).Simple())
 			defer rdb.Close()
-			counter := &cmdCounter{}
-			rdb.AddHook(counter)
+			counter := redistest.CountRoundTrips(rdb)
 			var errs atomic.Int64
 			mw := newMW(t, redisstore.New(rdb, redisstore.Options{Prefix: "tracklinktest-outage:"}), func(c *middleware.Config) {
 				c.StoreTimeout = 30 * time.Millisecond
@@ -97,7 +84,7 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 				assert.Equal(t, http.StatusOK, rec.Code)
 				assert.Equal(t, "<h1>Summer Fest</h1>", rec.Body.String())
 			}
-			sent := counter.n.Load()
+			sent := counter.N()
 			// Three stamps before the breaker opens, each tried at most twice
 			// (RecommendedOptions allows one retry inside the deadline).
 			assert.LessOrEqual(t, sent, int64(6), "commands stop once the breaker is open")
@@ -109,7 +96,7 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 			for i := 0; i < 10; i++ {
 				serve(h, landing("/events/summer-fest?promoter=ana"))
 			}
-			assert.Equal(t, sent, counter.n.Load(), "an open breaker costs nothing per request")
+			assert.Equal(t, sent, counter.N(), "an open breaker costs nothing per request")
 		})
 	}
 }
