@@ -70,28 +70,6 @@ func sizeName(n int) string {
 	return "64KB"
 }
 
-// BenchmarkIsBot bounds the bot filter, run on every candidate page view.
-// Browsers and in-app browsers are decided without mssola/useragent; the
-// mssola row is its cost for comparison.
-func BenchmarkIsBot(b *testing.B) {
-	for _, tc := range []struct{ name, ua string }{
-		{"chrome", uaChromeDesktop},
-		{"safari ios", uaSafariIOS},
-		{"instagram", uaInstagramIOS},
-		{"curl", "curl/8.4.0"},
-		{"googlebot", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
-		{"unknown with url", "Foo/1.0 (+https://foo.example/about)"},
-		{"64KB", strings.Repeat("Mozilla/5.0 ", 64<<10/12)},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				IsBot(tc.ua)
-			}
-		})
-	}
-}
-
 // BenchmarkInAppBrowser bounds the in-app check the middleware runs on
 // every non-event GET page view.
 func BenchmarkInAppBrowser(b *testing.B) {

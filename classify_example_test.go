@@ -109,24 +109,6 @@ func ExampleClassifier_Classify() {
 	// promoter|dj_kim    param ref=dj_kim
 }
 
-func ExampleIsBot() {
-	for _, ua := range []string{
-		"facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
-		"WhatsApp/2.23.20.0 A",
-		"curl/8.4.0",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-		"Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230901.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/117.0.0.0 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/435.0.0.42.112;]",
-	} {
-		fmt.Println(tracklink.IsBot(ua))
-	}
-	// Output:
-	// true
-	// true
-	// true
-	// false
-	// false
-}
-
 func ExampleInAppBrowser() {
 	src, ch, ok := tracklink.InAppBrowser("Mozilla/5.0 (iPhone; CPU iPhone OS 17_2_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 musical_ly_32.9.0 JsSdk/2.0 NetType/WIFI Channel/App Store ByteLocale/en Region/US BytedanceWebview/d8a21c6")
 	fmt.Println(src, ch, ok)

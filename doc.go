@@ -25,7 +25,7 @@
 //	})
 //	wh, err := webhook.NewHandler(webhook.Config{
 //		Store:    store,
-//		Provider: webhook.StandardWebhooks(secret), // or webhook.Stripe(secret)
+//		Provider: webhook.MustStandardWebhooks(secret), // or webhook.MustStripe(secret)
 //		Hooks:    tracklink.Hooks{OnAttributed: report},
 //	})
 //	mux.Handle("POST /webhooks/orders", wh)

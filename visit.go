@@ -29,18 +29,16 @@ type VisitSource interface {
 	Visit() (Visit, bool)
 }
 
-type visitKey struct{}
-
 // NewContext returns a copy of ctx carrying v.
 func NewContext(ctx context.Context, v Visit) context.Context {
-	return context.WithValue(ctx, visitKey{}, v)
+	return context.WithValue(ctx, ContextKey{}, v)
 }
 
 // FromContext returns the visit the middleware attached to ctx. ok is false
 // outside the middleware, when the browser has no session yet, or when the
 // visitor did not consent.
 func FromContext(ctx context.Context) (v Visit, ok bool) {
-	switch x := ctx.Value(visitKey{}).(type) {
+	switch x := ctx.Value(ContextKey{}).(type) {
 	case Visit:
 		return x, x.Session != ""
 	case VisitSource:
@@ -50,7 +48,9 @@ func FromContext(ctx context.Context) (v Visit, ok bool) {
 	return Visit{}, false
 }
 
-// VisitKey is the context key FromContext looks up. A context that answers
-// Value(VisitKey) with a Visit or a VisitSource serves FromContext; the
-// middleware uses this to attach a lazy visit without extra allocations.
-var VisitKey any = visitKey{}
+// ContextKey is the context key FromContext looks up. A context whose
+// Value(ContextKey{}) answers a Visit or a VisitSource serves FromContext;
+// the middleware uses this to attach a lazy visit without extra
+// allocations. Being a type, not a variable, it cannot be reassigned by an
+// importer.
+type ContextKey struct{}

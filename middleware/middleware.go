@@ -125,7 +125,7 @@ func (m *Middleware) tracked(r *http.Request) (event string, ok bool) {
 			return "", false
 		}
 	}
-	if tracklink.IsBot(ua) {
+	if IsBot(ua) {
 		return "", false
 	}
 	return event, true
@@ -269,7 +269,7 @@ type lazyVisit struct {
 }
 
 func (l *lazyVisit) Value(key any) any {
-	if key == tracklink.VisitKey {
+	if key == (tracklink.ContextKey{}) {
 		return l
 	}
 	return l.Context.Value(key)

@@ -19,8 +19,8 @@ import (
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/report"
-	"github.com/tracklink/tracklink/tracklinktest"
 	"github.com/tracklink/tracklink/webhook"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 func allow(*http.Request) bool { return true }
@@ -60,10 +60,10 @@ func openStream(t *testing.T, url string) (*bufio.Scanner, func()) {
 func TestStreamAcrossInstances(t *testing.T) {
 	rdb, _ := redistest.Client(t)
 	prefix := redistest.Prefix(t, rdb)
-	secret := tracklinktest.NewStandardWebhookSecret()
+	secret := webhooktest.NewStandardWebhookSecret()
 	instance := func() (http.Handler, *report.Reporter) {
 		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
-		wh, err := webhook.NewHandler(webhook.Config{Store: s, Provider: webhook.StandardWebhooks(secret)})
+		wh, err := webhook.NewHandler(webhook.Config{Store: s, Provider: webhook.MustStandardWebhooks(secret)})
 		require.NoError(t, err)
 		rp, err := report.New(report.Config{Store: s})
 		require.NoError(t, err)
@@ -81,7 +81,7 @@ func TestStreamAcrossInstances(t *testing.T) {
 	sent := time.Now()
 	req := httptest.NewRequest("POST", "/webhooks/orders", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	for k, v := range tracklinktest.SignStandardWebhook(secret, "msg_live", time.Now(), body) {
+	for k, v := range webhooktest.SignStandardWebhook(secret, "msg_live", time.Now(), body) {
 		req.Header[k] = v
 	}
 	rec := httptest.NewRecorder()

@@ -17,7 +17,7 @@ import (
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/redistest"
-	"github.com/tracklink/tracklink/tracklinktest"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // benchStandardBody is a generic order.completed of about size bytes: a
@@ -69,7 +69,7 @@ func BenchmarkVerify(b *testing.B) {
 	stripe, _ := NewStripe(stripeSecretA)
 	for _, size := range benchSizes {
 		body := pad([]byte(`{"type":"order.completed"}`), size)
-		h := tracklinktest.SignStandardWebhook(stdSecretA, "msg_1", t0, body)
+		h := webhooktest.SignStandardWebhook(stdSecretA, "msg_1", t0, body)
 		b.Run(fmt.Sprintf("standard/%dB", size), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
@@ -80,7 +80,7 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 		sh := http.Header{}
-		sh.Set(HeaderStripeSignature, tracklinktest.SignStripe(stripeSecretA, t0, body))
+		sh.Set(HeaderStripeSignature, webhooktest.SignStripe(stripeSecretA, t0, body))
 		b.Run(fmt.Sprintf("stripe/%dB", size), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
@@ -106,7 +106,7 @@ func BenchmarkVerify(b *testing.B) {
 	})
 	// A forged delivery costs the same HMAC; a stale one costs none.
 	body := pad([]byte(`{}`), 3<<10)
-	h := tracklinktest.SignStandardWebhook(stdSecretB, "msg_1", t0, body)
+	h := webhooktest.SignStandardWebhook(stdSecretB, "msg_1", t0, body)
 	b.Run("standard/3072B/forged", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -120,7 +120,7 @@ func BenchmarkOpen(b *testing.B) {
 	std, _ := NewStandardWebhooks(stdSecretA)
 	stripe, _ := NewStripe(stripeSecretA)
 	sb := benchStandardBody(3 << 10)
-	sh := tracklinktest.SignStandardWebhook(stdSecretA, "msg_1", t0, sb)
+	sh := webhooktest.SignStandardWebhook(stdSecretA, "msg_1", t0, sb)
 	b.Run("standard/3KB", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(sb)))
@@ -132,7 +132,7 @@ func BenchmarkOpen(b *testing.B) {
 	})
 	pb := benchStripeBody(3 << 10)
 	ph := http.Header{}
-	ph.Set(HeaderStripeSignature, tracklinktest.SignStripe(stripeSecretA, t0, pb))
+	ph.Set(HeaderStripeSignature, webhooktest.SignStripe(stripeSecretA, t0, pb))
 	b.Run("stripe/3KB", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(pb)))
@@ -148,7 +148,7 @@ func BenchmarkOpen(b *testing.B) {
 // signed in the loop; "sign" is that share), and duplicates.
 func BenchmarkHandler(b *testing.B) {
 	s := memstore.New()
-	h, err := NewHandler(Config{Store: s, Provider: StandardWebhooks(stdSecretA), Now: clockAt(t0)})
+	h, err := NewHandler(Config{Store: s, Provider: MustStandardWebhooks(stdSecretA), Now: clockAt(t0)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func BenchmarkHandlerRedis(b *testing.B) {
 		b.Fatal(err)
 	}
 	rt := redistest.CountRoundTrips(rdb)
-	h, err := NewHandler(Config{Store: s, Provider: StandardWebhooks(stdSecretA), Now: clockAt(t0)})
+	h, err := NewHandler(Config{Store: s, Provider: MustStandardWebhooks(stdSecretA), Now: clockAt(t0)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,7 +11,7 @@
 //
 //	wh, err := webhook.NewHandler(webhook.Config{
 //		Store:    store,
-//		Provider: webhook.Stripe(os.Getenv("STRIPE_WEBHOOK_SECRET")),
+//		Provider: webhook.MustStripe(os.Getenv("STRIPE_WEBHOOK_SECRET")),
 //		Hooks:    tracklink.Hooks{OnAttributed: notify},
 //	})
 //	mux.Handle("POST /webhooks/stripe", wh)
@@ -22,7 +22,7 @@
 //
 // # Providers
 //
-// StandardWebhooks(secret) and Stripe(secret) return the two providers;
+// MustStandardWebhooks(secret) and MustStripe(secret) return the two providers;
 // pass several secrets while rotating one (the old and the new, until the
 // sender only signs with the new). Both panic on a malformed secret, a
 // wiring mistake; NewStandardWebhooks and NewStripe return the error
@@ -61,7 +61,7 @@
 // Amounts are in the currency's minor unit. Unknown fields are ignored so
 // senders can add their own; unknown types are answered 200 and ignored.
 // An order that fails tracklink.Order.Validate is answered 400.
-// tracklinktest.SignStandardWebhook and StandardWebhookRequest sign such
+// webhooktest.SignStandardWebhook and StandardWebhookRequest sign such
 // deliveries in tests.
 //
 // # Stripe
@@ -121,7 +121,7 @@
 // code's promoter or to direct. Shops that sell mostly by delayed methods
 // should raise TTL to cover the settlement time.
 //
-// tracklinktest.SignStripe and StripeRequest sign Stripe-shaped deliveries
+// webhooktest.SignStripe and StripeRequest sign Stripe-shaped deliveries
 // in tests.
 //
 // # Status codes

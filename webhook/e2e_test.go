@@ -17,8 +17,8 @@ import (
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/middleware"
-	"github.com/tracklink/tracklink/tracklinktest"
 	"github.com/tracklink/tracklink/webhook"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 type e2eStore interface {
@@ -45,12 +45,12 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func testEndToEnd(t *testing.T, store e2eStore) {
-	secret := tracklinktest.NewStandardWebhookSecret()
+	secret := webhooktest.NewStandardWebhookSecret()
 	mw, err := middleware.New(middleware.Config{Store: store, SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef"), nil}, Insecure: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wh, err := webhook.NewHandler(webhook.Config{Store: store, Provider: webhook.StandardWebhooks(secret)})
+	wh, err := webhook.NewHandler(webhook.Config{Store: store, Provider: webhook.MustStandardWebhooks(secret)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func testEndToEnd(t *testing.T, store e2eStore) {
 		// The payment provider calls back over HTTP, signed.
 		req, _ := http.NewRequest("POST", srv.URL+"/webhooks/orders", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		for k, vs := range tracklinktest.SignStandardWebhook(secret, "msg_"+id, time.Now(), body) {
+		for k, vs := range webhooktest.SignStandardWebhook(secret, "msg_"+id, time.Now(), body) {
 			req.Header[k] = vs
 		}
 		res, err := http.DefaultClient.Do(req)

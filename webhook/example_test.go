@@ -7,18 +7,18 @@ import (
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
-	"github.com/tracklink/tracklink/tracklinktest"
 	"github.com/tracklink/tracklink/webhook"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // A host wires the receiver for its own order events and, in its tests,
 // posts signed deliveries with the test signer.
 func ExampleNewHandler() {
-	secret := tracklinktest.NewStandardWebhookSecret() // in production: from the sender's settings
+	secret := webhooktest.NewStandardWebhookSecret() // in production: from the sender's settings
 	store := memstore.New()
 	wh, err := webhook.NewHandler(webhook.Config{
 		Store:    store,
-		Provider: webhook.StandardWebhooks(secret),
+		Provider: webhook.MustStandardWebhooks(secret),
 		Hooks: tracklink.Hooks{OnUnattributed: func(_ context.Context, a tracklink.Attribution) error {
 			fmt.Printf("order %s: %d tickets, %d cents, %s\n", a.OrderID, a.Tickets, a.Revenue, a.Evidence())
 			return nil
@@ -33,7 +33,7 @@ func ExampleNewHandler() {
 	body := []byte(`{"type":"order.completed","data":{"order_id":"ord_123","event":"summer-fest",
 		"currency":"EUR","lines":[{"kind":"primary","ticket_type":"GA","quantity":2,"unit_amount":2500}]}}`)
 	for range 2 { // the second delivery is a duplicate
-		resp, err := srv.Client().Do(tracklinktest.StandardWebhookRequest(srv.URL, secret, body))
+		resp, err := srv.Client().Do(webhooktest.StandardWebhookRequest(srv.URL, secret, body))
 		if err != nil {
 			panic(err)
 		}

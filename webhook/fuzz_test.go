@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tracklink/tracklink"
-	"github.com/tracklink/tracklink/tracklinktest"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // FuzzStandardSignature feeds arbitrary webhook-* headers. Invariants: no
@@ -16,7 +16,7 @@ import (
 // carries the exact signature of (id, timestamp, body).
 func FuzzStandardSignature(f *testing.F) {
 	body := []byte(`{"type":"ping"}`)
-	signed := tracklinktest.SignStandardWebhook(stdSecretA, "msg_1", t0, body)
+	signed := webhooktest.SignStandardWebhook(stdSecretA, "msg_1", t0, body)
 	f.Add("msg_1", signed.Get("webhook-timestamp"), signed.Get("webhook-signature"), body)
 	f.Add("msg_1", "1777636800", "v1,a v1a,b v2,c  v1,", []byte("{}"))
 	f.Add("", "", "", []byte(nil))
@@ -37,7 +37,7 @@ func FuzzStandardSignature(f *testing.F) {
 			}
 			return
 		}
-		want := tracklinktest.SignStandardWebhook(stdSecretA, id, t0, body).Get("webhook-signature")
+		want := webhooktest.SignStandardWebhook(stdSecretA, id, t0, body).Get("webhook-signature")
 		if gotID != id || !strings.Contains(" "+sig+" ", " "+want+" ") {
 			t.Fatalf("accepted %q for id %q ts %q, want it to contain %q", sig, id, ts, want)
 		}
@@ -49,7 +49,7 @@ func FuzzStandardSignature(f *testing.F) {
 // one v1; success only when the header carries the right signature.
 func FuzzStripeSignature(f *testing.F) {
 	body := []byte(`{"id":"evt_1"}`)
-	f.Add(tracklinktest.SignStripe(stripeSecretA, t0, body), body)
+	f.Add(webhooktest.SignStripe(stripeSecretA, t0, body), body)
 	f.Add("t=1777636800,v1=00,v0=11,v1=", []byte("{}"))
 	f.Add("t=,t=1,v1=x", []byte(nil))
 	f.Add(",,,=,==,t==1", []byte("x"))
@@ -69,7 +69,7 @@ func FuzzStripeSignature(f *testing.F) {
 		h := http.Header{}
 		h.Set(HeaderStripeSignature, header)
 		if _, err := p.Verify(h, body, t0); err == nil {
-			_, v1, _ := strings.Cut(tracklinktest.SignStripe(stripeSecretA, time.Unix(sh.secs, 0), body), ",v1=")
+			_, v1, _ := strings.Cut(webhooktest.SignStripe(stripeSecretA, time.Unix(sh.secs, 0), body), ",v1=")
 			if !strings.Contains(strings.ToLower(header), "v1="+v1) {
 				t.Fatalf("accepted %q without the right signature %s", header, v1)
 			}

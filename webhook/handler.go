@@ -24,8 +24,8 @@ type Config struct {
 	// a promo code and no session touch are credited to the promoter owning
 	// the code.
 	Store tracklink.Store
-	// Provider verifies and parses deliveries: StandardWebhooks(secret) or
-	// Stripe(secret). Required.
+	// Provider verifies and parses deliveries: MustStandardWebhooks(secret) or
+	// MustStripe(secret). Required.
 	Provider Provider
 	// Hooks are called after an order or refund is committed. Any hook may
 	// be nil. A failing OnAttributed, OnUnattributed or OnRefunded makes

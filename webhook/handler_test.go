@@ -142,7 +142,7 @@ func (l *hookLog) errors() []error {
 
 func newStdHandler(t *testing.T, s tracklink.Store, hooks tracklink.Hooks, mut ...func(*Config)) http.Handler {
 	t.Helper()
-	cfg := Config{Store: s, Provider: StandardWebhooks(stdSecretA), Hooks: hooks, Now: clockAt(t0)}
+	cfg := Config{Store: s, Provider: MustStandardWebhooks(stdSecretA), Hooks: hooks, Now: clockAt(t0)}
 	for _, m := range mut {
 		m(&cfg)
 	}
@@ -168,7 +168,7 @@ func eventCounts(t *testing.T, s testStore, event string) tracklink.Counts {
 }
 
 func TestNewHandlerConfig(t *testing.T) {
-	if _, err := NewHandler(Config{Provider: StandardWebhooks(stdSecretA)}); err == nil {
+	if _, err := NewHandler(Config{Provider: MustStandardWebhooks(stdSecretA)}); err == nil {
 		t.Error("no store accepted")
 	}
 	if _, err := NewHandler(Config{Store: newMemstore(t)}); err == nil {
@@ -475,7 +475,7 @@ func TestHandlerHookFailure(t *testing.T) {
 func TestHandlerStripe(t *testing.T) {
 	s := newMemstore(t)
 	log := newHookLog()
-	h, err := NewHandler(Config{Store: s, Provider: Stripe(stripeSecretA), Hooks: log.hooks(), Now: clockAt(t0)})
+	h, err := NewHandler(Config{Store: s, Provider: MustStripe(stripeSecretA), Hooks: log.hooks(), Now: clockAt(t0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tracklink/tracklink"
-	"github.com/tracklink/tracklink/tracklinktest"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // t0 is the fixed time deliveries are signed at unless a test says
@@ -68,7 +68,7 @@ func marshalBody(typ string, data any) []byte {
 // stdRequest is a generic delivery signed with secret at ts.
 func stdRequest(secret string, ts time.Time, body []byte) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "/webhooks/orders", bytes.NewReader(body))
-	for k, v := range tracklinktest.SignStandardWebhook(secret, "msg_"+fmt.Sprint(ts.UnixNano()), ts, body) {
+	for k, v := range webhooktest.SignStandardWebhook(secret, "msg_"+fmt.Sprint(ts.UnixNano()), ts, body) {
 		r.Header[k] = v
 	}
 	return r
@@ -138,7 +138,7 @@ func stripeEventBody(id, typ string, created int64, obj any) []byte {
 func stripeRequest(secret string, ts time.Time, body []byte) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json; charset=utf-8")
-	r.Header.Set(HeaderStripeSignature, tracklinktest.SignStripe(secret, ts, body))
+	r.Header.Set(HeaderStripeSignature, webhooktest.SignStripe(secret, ts, body))
 	return r
 }
 

@@ -42,7 +42,7 @@ func TestRedisStoppedMidRun(t *testing.T) {
 		}
 	}
 	log := newHookLog()
-	h, err := NewHandler(Config{Store: store, Provider: StandardWebhooks(stdSecretA), Hooks: log.hooks(),
+	h, err := NewHandler(Config{Store: store, Provider: MustStandardWebhooks(stdSecretA), Hooks: log.hooks(),
 		Now: func() time.Time { return now }, StoreTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -126,14 +126,23 @@ func NewStandardWebhooks(secrets ...string) (*StandardWebhooksProvider, error) {
 	return p, nil
 }
 
-// StandardWebhooks is NewStandardWebhooks for wiring code: it panics when a
-// secret is malformed, which is a configuration mistake, not request data.
-func StandardWebhooks(secret string, more ...string) Provider {
+// MustStandardWebhooks is NewStandardWebhooks for wiring code: it panics
+// when a secret is malformed, which is a configuration mistake, not request
+// data.
+func MustStandardWebhooks(secret string, more ...string) Provider {
 	p, err := NewStandardWebhooks(append([]string{secret}, more...)...)
 	if err != nil {
 		panic(err)
 	}
 	return p
+}
+
+// StandardWebhooks is MustStandardWebhooks.
+//
+// Deprecated: use MustStandardWebhooks, whose name says that it panics, or
+// NewStandardWebhooks.
+func StandardWebhooks(secret string, more ...string) Provider {
+	return MustStandardWebhooks(secret, more...)
 }
 
 func decodeStandardSecret(s string) ([]byte, error) {

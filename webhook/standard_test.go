@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tracklink/tracklink"
-	"github.com/tracklink/tracklink/tracklinktest"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // The Standard Webhooks reference vector, recomputed with openssl (see
@@ -29,7 +29,7 @@ func TestStandardWebhooksKnownAnswer(t *testing.T) {
 		t.Fatalf("Verify = %q, %v, %v", id, ts, err)
 	}
 	// The signer produces the same header.
-	if got := tracklinktest.SignStandardWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	if got := webhooktest.SignStandardWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"msg_p5jXN8AQM9LWM0D4loKWxJek", time.Unix(1614265330, 0), body).Get("webhook-signature"); got != h.Get("webhook-signature") {
 		t.Fatalf("signer: %q", got)
 	}
@@ -43,9 +43,9 @@ func TestStandardWebhooksKnownAnswer(t *testing.T) {
 // changes one thing at a time.
 func TestStandardWebhooksMutations(t *testing.T) {
 	body := completedBody("ord_1", sessionN(1), "summer-fest", 2)
-	valid := func() http.Header { return tracklinktest.SignStandardWebhook(stdSecretA, "msg_1", t0, body) }
+	valid := func() http.Header { return webhooktest.SignStandardWebhook(stdSecretA, "msg_1", t0, body) }
 	sigOf := func(secret string, b []byte) string {
-		return tracklinktest.SignStandardWebhook(secret, "msg_1", t0, b).Get("webhook-signature")
+		return webhooktest.SignStandardWebhook(secret, "msg_1", t0, b).Get("webhook-signature")
 	}
 	validSig := sigOf(stdSecretA, body)
 
@@ -177,7 +177,7 @@ func TestNewStandardWebhooksSecrets(t *testing.T) {
 			t.Error("StandardWebhooks did not panic on a malformed secret")
 		}
 	}()
-	StandardWebhooks("whsec_!!")
+	MustStandardWebhooks("whsec_!!")
 }
 
 // TestParseStandardBody covers the generic format's payloads.

@@ -85,15 +85,20 @@ func NewStripe(secrets ...string) (*StripeProvider, error) {
 	return p, nil
 }
 
-// Stripe is NewStripe for wiring code: it panics when a secret is
+// MustStripe is NewStripe for wiring code: it panics when a secret is
 // malformed, which is a configuration mistake, not request data.
-func Stripe(secret string, more ...string) Provider {
+func MustStripe(secret string, more ...string) Provider {
 	p, err := NewStripe(append([]string{secret}, more...)...)
 	if err != nil {
 		panic(err)
 	}
 	return p
 }
+
+// Stripe is MustStripe.
+//
+// Deprecated: use MustStripe, whose name says that it panics, or NewStripe.
+func Stripe(secret string, more ...string) Provider { return MustStripe(secret, more...) }
 
 // stripeHeader is a parsed Stripe-Signature value.
 type stripeHeader struct {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tracklink/tracklink"
-	"github.com/tracklink/tracklink/tracklinktest"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // A vector computed by hand with
@@ -28,7 +28,7 @@ func TestStripeKnownAnswer(t *testing.T) {
 	if ts, err := p.Verify(h, body, time.Unix(1614265330, 0)); err != nil || ts.Unix() != 1614265330 {
 		t.Fatalf("Verify = %v, %v", ts, err)
 	}
-	if got := tracklinktest.SignStripe("whsec_test_secret_for_tracklink", time.Unix(1614265330, 0), body); got != sig {
+	if got := webhooktest.SignStripe("whsec_test_secret_for_tracklink", time.Unix(1614265330, 0), body); got != sig {
 		t.Fatalf("signer: %q", got)
 	}
 }
@@ -41,7 +41,7 @@ func TestStripeMutations(t *testing.T) {
 		Metadata: map[string]string{MetadataEvent: "summer-fest", MetadataTickets: "2"},
 	})
 	v1Of := func(secret string, b []byte) string {
-		_, v, _ := strings.Cut(tracklinktest.SignStripe(secret, t0, b), ",v1=")
+		_, v, _ := strings.Cut(webhooktest.SignStripe(secret, t0, b), ",v1=")
 		return v
 	}
 	ts := strconv.FormatInt(t0.Unix(), 10)
@@ -99,7 +99,7 @@ func TestStripeMutations(t *testing.T) {
 			h := http.Header{}
 			switch tt.header {
 			case "":
-				h.Set(HeaderStripeSignature, tracklinktest.SignStripe(stripeSecretA, t0, body))
+				h.Set(HeaderStripeSignature, webhooktest.SignStripe(stripeSecretA, t0, body))
 			case "-":
 			default:
 				h.Set(HeaderStripeSignature, tt.header)
@@ -140,7 +140,7 @@ func TestNewStripeSecrets(t *testing.T) {
 			t.Error("Stripe did not panic on a malformed secret")
 		}
 	}()
-	Stripe("sk_live_oops")
+	MustStripe("sk_live_oops")
 }
 
 // TestParseStripeBody covers the events and the metadata.

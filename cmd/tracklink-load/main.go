@@ -58,8 +58,8 @@ import (
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/middleware"
-	"github.com/tracklink/tracklink/tracklinktest"
 	"github.com/tracklink/tracklink/webhook"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 func main() {
@@ -125,7 +125,7 @@ type harness struct {
 const pageBody = "<!doctype html><title>event</title><h1>event</h1>"
 
 func newHarness(rdb redis.UniversalClient, prefix string, storeTimeout time.Duration) *harness {
-	h := &harness{secret: tracklinktest.NewStandardWebhookSecret()}
+	h := &harness{secret: webhooktest.NewStandardWebhookSecret()}
 	store := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
 	mw, err := middleware.New(middleware.Config{
 		Store: store, SessionKeys: [][]byte{[]byte("tracklink-load-session-key-32byt"), nil}, Insecure: true,
@@ -135,7 +135,7 @@ func newHarness(rdb redis.UniversalClient, prefix string, storeTimeout time.Dura
 	if err != nil {
 		log.Fatal(err)
 	}
-	wh, err := webhook.NewHandler(webhook.Config{Store: store, Provider: webhook.StandardWebhooks(h.secret)})
+	wh, err := webhook.NewHandler(webhook.Config{Store: store, Provider: webhook.MustStandardWebhooks(h.secret)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func orderBody(id string, v visitor) []byte {
 
 func (h *harness) deliver(id string, body []byte) (*httptest.ResponseRecorder, time.Duration, int64) {
 	r := httptest.NewRequest(http.MethodPost, "/webhooks/orders", strings.NewReader(string(body)))
-	for k, v := range tracklinktest.SignStandardWebhook(h.secret, "msg_"+id, time.Now(), body) {
+	for k, v := range webhooktest.SignStandardWebhook(h.secret, "msg_"+id, time.Now(), body) {
 		r.Header[k] = v
 	}
 	return serve(h.app, r)

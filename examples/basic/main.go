@@ -42,7 +42,7 @@ func main() {
 	})
 	wh, err := webhook.NewHandler(webhook.Config{
 		Store:    store,
-		Provider: webhook.StandardWebhooks(*secret),
+		Provider: webhook.MustStandardWebhooks(*secret),
 		Hooks: tracklink.Hooks{OnAttributed: func(_ context.Context, a tracklink.Attribution) error {
 			log.Printf("order %s: %d tickets credited to %s (%s)", a.OrderID, a.Tickets, a.Touch.Key(), a.Evidence())
 			return nil

@@ -164,7 +164,7 @@ func NewApp(opts Options) (*App, error) {
 	// tracklink: the webhook receiver attributes each paid order once.
 	wh, err := webhook.NewHandler(webhook.Config{
 		Store:    a.store,
-		Provider: webhook.StandardWebhooks(opts.WebhookSecret),
+		Provider: webhook.MustStandardWebhooks(opts.WebhookSecret),
 		Hooks: tracklink.Hooks{
 			OnAttributed: func(_ context.Context, at tracklink.Attribution) error {
 				a.log.Info("sale attributed", "order", at.OrderID, "event", at.Event, "tickets", at.Tickets, "source", at.Touch.Key(), "evidence", at.Evidence())

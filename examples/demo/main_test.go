@@ -16,7 +16,7 @@ import (
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/report"
-	"github.com/tracklink/tracklink/tracklinktest"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // browserUA is a desktop Chrome user agent: tracklink does not track HTTP
@@ -629,12 +629,12 @@ func TestShortLinkAndTraffic(t *testing.T) {
 // TestSignerMatchesTracklinktest checks the fake provider's signature
 // against the library's test signer (a known-answer check).
 func TestSignerMatchesTracklinktest(t *testing.T) {
-	secret := tracklinktest.NewStandardWebhookSecret()
+	secret := webhooktest.NewStandardWebhookSecret()
 	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	ts := time.Unix(1_700_000_000, 0)
 	body := []byte(`{"type":"order.completed"}`)
 	got := signStandardWebhook(key, "msg_1", ts, body)
-	want := tracklinktest.SignStandardWebhook(secret, "msg_1", ts, body)
+	want := webhooktest.SignStandardWebhook(secret, "msg_1", ts, body)
 	for _, h := range []string{"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"} {
 		if got.Get(h) != want.Get(h) {
 			t.Errorf("%s = %q, want %q", h, got.Get(h), want.Get(h))
@@ -658,7 +658,7 @@ func TestPaymentRetries(t *testing.T) {
 		}
 	}))
 	done := make(chan bool, 1)
-	p, err := newPaymentProvider(srv, tracklinktest.NewStandardWebhookSecret(), time.Millisecond, discard(), func(id string, ok bool) { done <- ok })
+	p, err := newPaymentProvider(srv, webhooktest.NewStandardWebhookSecret(), time.Millisecond, discard(), func(id string, ok bool) { done <- ok })
 	if err != nil {
 		t.Fatal(err)
 	}

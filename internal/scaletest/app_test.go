@@ -17,8 +17,8 @@ import (
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/middleware"
 	"github.com/tracklink/tracklink/report"
-	"github.com/tracklink/tracklink/tracklinktest"
 	"github.com/tracklink/tracklink/webhook"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // sessionKeys are shared by every instance of the host app, as they would
@@ -55,7 +55,7 @@ func orderDelivery(secret, id, session, event string, tickets int) delivery {
 		"order_id": id, "session_ref": session, "event": event, "currency": "EUR",
 		"lines": []map[string]any{{"kind": "primary", "ticket_type": "GA", "quantity": tickets, "unit_amount": 2500}},
 	}})
-	return delivery{orderID: id, body: body, header: tracklinktest.SignStandardWebhook(secret, "msg_"+id, time.Now(), body)}
+	return delivery{orderID: id, body: body, header: webhooktest.SignStandardWebhook(secret, "msg_"+id, time.Now(), body)}
 }
 
 // app is one instance of a host app: its own client, store, middleware,
@@ -109,7 +109,7 @@ func newApp(t testing.TB, name string, rdb redis.UniversalClient, cfg appConfig)
 		}
 	}
 	wh, err := webhook.NewHandler(webhook.Config{
-		Store: a.store, Provider: webhook.StandardWebhooks(cfg.secret), StoreTimeout: 500 * time.Millisecond,
+		Store: a.store, Provider: webhook.MustStandardWebhooks(cfg.secret), StoreTimeout: 500 * time.Millisecond,
 		Hooks: tracklink.Hooks{OnAttributed: hook(tracklink.HookAttributed), OnUnattributed: hook(tracklink.HookUnattributed)},
 	})
 	if err != nil {

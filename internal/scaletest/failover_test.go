@@ -15,7 +15,7 @@ import (
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/redistest"
-	"github.com/tracklink/tracklink/tracklinktest"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // TestFailoverDrill kills (SIGKILL) the master holding the order side's
@@ -42,7 +42,7 @@ func TestFailoverDrill(t *testing.T) {
 	cluster := rdb.(*redis.ClusterClient)
 	ctx := t.Context()
 	prefix := redistest.Prefix(t, cluster)
-	secret := tracklinktest.NewStandardWebhookSecret()
+	secret := webhooktest.NewStandardWebhookSecret()
 	var absorbed atomic.Int64
 	app := newApp(t, "app", rdb, appConfig{
 		secret: secret, prefix: prefix,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/internal/redistest"
-	"github.com/tracklink/tracklink/tracklinktest"
+	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
 
 // TestTwoInstancesOneCluster runs two instances of a host app, A and B,
@@ -29,7 +29,7 @@ func TestTwoInstancesOneCluster(t *testing.T) {
 	seed := redistest.Cluster(t)
 	seeds := seed.Options().Addrs
 	prefix := redistest.Prefix(t, seed)
-	cfg := appConfig{secret: tracklinktest.NewStandardWebhookSecret(), prefix: prefix, storeTimeout: time.Second}
+	cfg := appConfig{secret: webhooktest.NewStandardWebhookSecret(), prefix: prefix, storeTimeout: time.Second}
 	a := newApp(t, "A", redistest.NewClusterClient(t, seeds), cfg)
 	b := newApp(t, "B", redistest.NewClusterClient(t, seeds), cfg)
 	srvA, srvB := a.server(t), b.server(t)

@@ -1,4 +1,4 @@
-package tracklinktest
+package webhooktest
 
 // The test signer: sign webhook deliveries the way the payment providers
 // do, so that a host's tests (and ours) can post orders to the webhook
@@ -37,7 +37,7 @@ func NewStandardWebhookSecret() string {
 func SignStandardWebhook(secret, msgID string, ts time.Time, body []byte) http.Header {
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil {
-		panic(fmt.Sprintf("tracklinktest: SignStandardWebhook: secret is not whsec_<base64>: %v", err))
+		panic(fmt.Sprintf("webhooktest: SignStandardWebhook: secret is not whsec_<base64>: %v", err))
 	}
 	unix := strconv.FormatInt(ts.Unix(), 10)
 	mac := hmac.New(sha256.New, key)
@@ -89,7 +89,7 @@ func StripeRequest(url, secret string, body []byte) *http.Request {
 func signerRequest(url string, body []byte) *http.Request {
 	r, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		panic(fmt.Sprintf("tracklinktest: %v", err))
+		panic(fmt.Sprintf("webhooktest: %v", err))
 	}
 	return r
 }
