@@ -89,4 +89,3 @@ type inAppToken struct {
 	tok string
 	app int
 }
-
