@@ -82,8 +82,9 @@ type Config struct {
 	// your jurisdiction allows a first-party, purpose-limited cookie).
 	Consent func(*http.Request) bool
 
-	// StoreTimeout bounds each store call on the request path. Default
-	// 50ms; the page is served without stamping when it runs out.
+	// StoreTimeout bounds each store call on the request path. Zero means
+	// the default, 50ms; negative is an error (as in webhook.Config). The
+	// page is served without stamping when it runs out.
 	StoreTimeout time.Duration
 	// BreakerThreshold is how many consecutive store failures open the
 	// circuit breaker. Default 5; -1 disables the breaker.
@@ -119,7 +120,7 @@ func (c *Config) setDefaults() {
 	if len(c.PromoterParams) == 0 {
 		c.PromoterParams = []string{"promoter"}
 	}
-	if c.StoreTimeout <= 0 {
+	if c.StoreTimeout == 0 {
 		c.StoreTimeout = 50 * time.Millisecond
 	}
 	if c.BreakerThreshold == 0 {
@@ -154,6 +155,9 @@ func (c *Config) validate() error {
 				return errors.New("middleware: a session encryption key must be 16, 24 or 32 bytes (AES), or nil")
 			}
 		}
+	}
+	if c.StoreTimeout < 0 {
+		return errors.New("middleware: Config.StoreTimeout must not be negative (zero means the default)")
 	}
 	if c.CookieMaxAge < 0 {
 		return errors.New("middleware: Config.CookieMaxAge must not be negative")

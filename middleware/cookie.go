@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -115,6 +116,14 @@ func (j *cookieJar) write(w http.ResponseWriter, ref string) error {
 	if err != nil {
 		return err
 	}
+	h := w.Header()
+	// A response that sets a session cookie must never be served from a
+	// shared cache to another visitor: keep it private unless the handler
+	// already forbade storing it, and key any cache on the cookie.
+	if cc := h.Get("Cache-Control"); !strings.Contains(cc, "private") && !strings.Contains(cc, "no-store") {
+		h.Set("Cache-Control", "private")
+	}
+	h.Add("Vary", "Cookie")
 	http.SetCookie(w, sessions.NewCookie(j.name, v, &j.options))
 	return nil
 }

@@ -219,6 +219,29 @@ func TestCookieAttributes(t *testing.T) {
 	assert.Zero(t, c.MaxAge, "a browser-session cookie by default")
 	assert.Less(t, len(c.Value), 200, "the cookie holds only a signed id")
 	assert.NotContains(t, rec.Header().Get("Set-Cookie"), "ana", "the cookie holds nothing readable")
+	assert.Equal(t, "private", rec.Header().Get("Cache-Control"), "a shared cache must not hand this cookie to others")
+	assert.Contains(t, rec.Header().Values("Vary"), "Cookie")
+}
+
+func TestStampedResponseCacheHeaders(t *testing.T) {
+	// A handler's stricter choice stands; a page without a new cookie is
+	// left to the handler.
+	noStore := newMW(t, memstore.New()).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+	}))
+	rec := serve(noStore, landing("/events/summer-fest?promoter=ana"))
+	require.Len(t, rec.Result().Cookies(), 1)
+	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+
+	h := newMW(t, memstore.New()).Handler(page)
+	first := serve(h, landing("/events/summer-fest?promoter=ana"))
+	require.Len(t, first.Result().Cookies(), 1)
+	again := serve(h, landing("/events/summer-fest"), first.Result().Cookies()...)
+	if len(again.Result().Cookies()) == 0 {
+		assert.Empty(t, again.Header().Get("Cache-Control"), "no cookie set, no header added")
+	}
+	asset := serve(h, landing("/static/app.css"))
+	assert.Empty(t, asset.Header().Get("Cache-Control"), "assets stay cacheable")
 }
 
 func landing(path string, header ...string) *http.Request {
@@ -391,6 +414,8 @@ func TestConfigValidation(t *testing.T) {
 	assert.ErrorContains(t, err, "16, 24 or 32 bytes", "a bad encryption key fails New, not every request")
 	_, err = middleware.New(middleware.Config{Store: memstore.New(), SessionKeys: [][]byte{[]byte(testKey), []byte(otherKey)}})
 	assert.NoError(t, err, "32-byte AES key")
+	_, err = middleware.New(middleware.Config{Store: memstore.New(), StoreTimeout: -time.Second})
+	assert.ErrorContains(t, err, "StoreTimeout must not be negative")
 }
 
 func TestSkippedCheckoutStillReadsTheSession(t *testing.T) {

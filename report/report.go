@@ -34,9 +34,9 @@ type Config struct {
 	// campaign links, e.g. "https://tickets.example". Required for the
 	// link builders.
 	BaseURL string
-	// EventPath builds an event page's path from its slug. Default
+	// EventPage builds an event page's path from its slug. Default
 	// "/events/{slug}".
-	EventPath func(slug string) string
+	EventPage func(slug string) string
 	// PromoterParam is the query parameter of promoter links. Default
 	// "promoter".
 	PromoterParam string
@@ -84,8 +84,8 @@ func New(cfg Config) (*Reporter, error) {
 		}
 		cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	}
-	if cfg.EventPath == nil {
-		cfg.EventPath = func(slug string) string { return "/events/" + slug }
+	if cfg.EventPage == nil {
+		cfg.EventPage = func(slug string) string { return "/events/" + slug }
 	}
 	if cfg.PromoterParam == "" {
 		cfg.PromoterParam = "promoter"
@@ -117,9 +117,9 @@ func New(cfg Config) (*Reporter, error) {
 func (rp *Reporter) Store() tracklink.ReportStore { return rp.store }
 
 // PromoterLink returns a promoter's link for an event:
-// BaseURL + EventPath(event) + "?promoter=" + code.
+// BaseURL + EventPage(event) + "?promoter=" + code.
 func (rp *Reporter) PromoterLink(event, code string) string {
-	return rp.cfg.BaseURL + rp.cfg.EventPath(event) + "?" + url.Values{rp.cfg.PromoterParam: {code}}.Encode()
+	return rp.cfg.BaseURL + rp.cfg.EventPage(event) + "?" + url.Values{rp.cfg.PromoterParam: {code}}.Encode()
 }
 
 // CampaignURL returns a campaign link's full URL with its utm_* values.
@@ -131,7 +131,7 @@ func (rp *Reporter) CampaignURL(l tracklink.Link) string {
 			q.Set(kv[0], kv[1])
 		}
 	}
-	return rp.cfg.BaseURL + rp.cfg.EventPath(l.Event) + "?" + q.Encode()
+	return rp.cfg.BaseURL + rp.cfg.EventPage(l.Event) + "?" + q.Encode()
 }
 
 // ShortURL returns a campaign link's short URL (/t/{id}).

@@ -47,8 +47,8 @@ type Config struct {
 	AllowPromoter tracklink.PromoterAllowed
 	// StoreTimeout bounds each store call of a delivery, so that a hung
 	// store answers 503 (and the provider retries) instead of holding the
-	// provider's connection. Default 2s; negative means only the request's
-	// own context bounds it.
+	// provider's connection. Zero means the default, 2s; negative is an
+	// error (as in middleware.Config).
 	StoreTimeout time.Duration
 }
 
@@ -96,6 +96,9 @@ var _ http.Handler = (*Handler)(nil)
 // provider calls, outside any CSRF protection (the signature authenticates
 // the sender) and outside the tracking middleware.
 func NewHandler(cfg Config) (http.Handler, error) {
+	if cfg.StoreTimeout < 0 {
+		return nil, errors.New("webhook: Config.StoreTimeout must not be negative (zero means the default)")
+	}
 	if cfg.Store == nil {
 		return nil, errors.New("webhook: Config.Store is required")
 	}
@@ -214,9 +217,6 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 
 // storeCtx bounds one store call.
 func (h *Handler) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	if h.cfg.StoreTimeout < 0 {
-		return context.WithCancel(ctx)
-	}
 	return context.WithTimeout(ctx, h.cfg.StoreTimeout)
 }
 

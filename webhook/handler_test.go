@@ -174,6 +174,9 @@ func TestNewHandlerConfig(t *testing.T) {
 	if _, err := NewHandler(Config{Store: newMemstore(t)}); err == nil {
 		t.Error("no provider accepted")
 	}
+	if _, err := NewHandler(Config{Store: newMemstore(t), Provider: MustStandardWebhooks(stdSecretA), StoreTimeout: -1}); err == nil {
+		t.Error("negative StoreTimeout accepted")
+	}
 }
 
 // TestHandlerStatus is the status-code table: one request each, on a
