@@ -42,21 +42,9 @@ func (rp *Reporter) Handler(authorize func(*http.Request) bool) http.Handler {
 		panic("report: Handler needs an authorize func")
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /traffic/{event}", rp.apiTraffic)
-	mux.HandleFunc("GET /links", rp.apiLinks)
-	mux.HandleFunc("POST /links", rp.apiCreateLink)
-	mux.HandleFunc("DELETE /links/{id}", rp.apiDeleteLink)
-	mux.HandleFunc("GET /promoters", rp.apiPromoters)
-	mux.HandleFunc("POST /promoters", rp.apiSavePromoter)
-	mux.HandleFunc("GET /promoters/{code}", rp.apiPromoter)
-	mux.HandleFunc("DELETE /promoters/{code}", rp.apiDeletePromoter)
-	mux.HandleFunc("GET /groups", rp.apiGroups)
-	mux.HandleFunc("POST /groups", rp.apiCreateGroup)
-	mux.HandleFunc("PATCH /groups/{name}", rp.apiRenameGroup)
-	mux.HandleFunc("DELETE /groups/{name}", rp.apiDeleteGroup)
-	mux.HandleFunc("GET /orders", rp.apiRecentOrders)
-	mux.HandleFunc("GET /orders.csv", rp.apiOrdersCSV)
-	mux.HandleFunc("GET /stream", rp.Stream)
+	for _, rt := range routes {
+		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { rt.serve(rp, w, r) })
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !authorize(r) {
 			http.Error(w, "forbidden", http.StatusForbidden)
@@ -64,6 +52,28 @@ func (rp *Reporter) Handler(authorize func(*http.Request) bool) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// routes are the endpoints Handler serves, as listed in its comment.
+var routes = []struct {
+	pattern string
+	serve   func(*Reporter, http.ResponseWriter, *http.Request)
+}{
+	{"GET /traffic/{event}", (*Reporter).apiTraffic},
+	{"GET /links", (*Reporter).apiLinks},
+	{"POST /links", (*Reporter).apiCreateLink},
+	{"DELETE /links/{id}", (*Reporter).apiDeleteLink},
+	{"GET /promoters", (*Reporter).apiPromoters},
+	{"POST /promoters", (*Reporter).apiSavePromoter},
+	{"GET /promoters/{code}", (*Reporter).apiPromoter},
+	{"DELETE /promoters/{code}", (*Reporter).apiDeletePromoter},
+	{"GET /groups", (*Reporter).apiGroups},
+	{"POST /groups", (*Reporter).apiCreateGroup},
+	{"PATCH /groups/{name}", (*Reporter).apiRenameGroup},
+	{"DELETE /groups/{name}", (*Reporter).apiDeleteGroup},
+	{"GET /orders", (*Reporter).apiRecentOrders},
+	{"GET /orders.csv", (*Reporter).apiOrdersCSV},
+	{"GET /stream", (*Reporter).Stream},
 }
 
 // ShortLinkHandler serves campaign short links: GET {prefix}{id} answers
