@@ -26,9 +26,12 @@ var CSVHeader = []string{
 // currency's major unit ("25.00"). Refunded orders are listed with
 // refunded=true; their tickets and revenue are not in any total.
 //
-// Rows are written as they are read (nothing is buffered whole), and text
-// cells that a spreadsheet would run as a formula (starting with = + - @
-// tab or CR) are prefixed with a single quote.
+// Rows are written as they are read (nothing is buffered whole: at most
+// 256 rows or a few KiB wait for w). When the store fails, the rows still
+// waiting are dropped and its error is returned, so a failure before the
+// first write leaves w untouched. Text cells that a spreadsheet would run
+// as a formula (starting with = + - @ tab or CR) are prefixed with a
+// single quote.
 func (rp *Reporter) WriteOrdersCSV(ctx context.Context, w io.Writer, event string) error {
 	if event != "" && !tracklink.ValidEvent(event) {
 		return ErrInvalid
@@ -83,10 +86,10 @@ func (rp *Reporter) WriteOrdersCSV(ctx context.Context, w io.Writer, event strin
 		}
 		return cw.Error()
 	})
-	cw.Flush()
 	if err != nil {
-		return err
+		return err // rows still buffered are dropped: the export failed
 	}
+	cw.Flush()
 	return cw.Error()
 }
 

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +22,9 @@ const maxJSONBody = 64 << 10
 
 // Handler returns the HTTP API. Mount it under a prefix with
 // http.StripPrefix, behind the host's admin login. Every request must pass
-// authorize (nil is refused: there is no open admin by accident).
+// authorize (nil is refused: there is no open admin by accident); a
+// request it refuses gets 403 whatever its path, so the refusal does not
+// tell which paths exist.
 //
 //	GET    /traffic/{event}?from=&to=     event traffic by source
 //	GET    /links?event=                  campaign links with figures
@@ -37,33 +41,56 @@ const maxJSONBody = 64 << 10
 //	GET    /orders?event=&limit=          recent orders, newest first (default 50)
 //	GET    /orders.csv?event=             orders CSV export
 //	GET    /stream                        Server-Sent Events of new sales
+//
+// Bodies are JSON (Content-Type application/json, at most 64 KiB, one
+// object, unknown fields refused). Successes are 200, 201 for a created
+// link and 204 for a deletion. Errors are a JSON object {"error": "…"}:
+// 400 for invalid input (a query parameter, body or value that the store
+// refuses as malformed), 403 when authorize refuses, 404 for an unknown
+// promoter, link or group, 409 for a conflict (a promo code another
+// promoter owns; a promoter deletion awaiting confirmation, whose body
+// also has the "confirm" token), 413 for a body over the limit, 415 for
+// a body that is not JSON, and 503 with Retry-After when the store fails
+// (the cause is logged, not shown). A path the API does not serve gets
+// http.ServeMux's plain-text 404, and a served path with another method
+// its 405 with an Allow header.
 func (rp *Reporter) Handler(authorize func(*http.Request) bool) http.Handler {
 	if authorize == nil {
 		panic("report: Handler needs an authorize func")
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /traffic/{event}", rp.apiTraffic)
-	mux.HandleFunc("GET /links", rp.apiLinks)
-	mux.HandleFunc("POST /links", rp.apiCreateLink)
-	mux.HandleFunc("DELETE /links/{id}", rp.apiDeleteLink)
-	mux.HandleFunc("GET /promoters", rp.apiPromoters)
-	mux.HandleFunc("POST /promoters", rp.apiSavePromoter)
-	mux.HandleFunc("GET /promoters/{code}", rp.apiPromoter)
-	mux.HandleFunc("DELETE /promoters/{code}", rp.apiDeletePromoter)
-	mux.HandleFunc("GET /groups", rp.apiGroups)
-	mux.HandleFunc("POST /groups", rp.apiCreateGroup)
-	mux.HandleFunc("PATCH /groups/{name}", rp.apiRenameGroup)
-	mux.HandleFunc("DELETE /groups/{name}", rp.apiDeleteGroup)
-	mux.HandleFunc("GET /orders", rp.apiRecentOrders)
-	mux.HandleFunc("GET /orders.csv", rp.apiOrdersCSV)
-	mux.HandleFunc("GET /stream", rp.Stream)
+	for _, rt := range routes {
+		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { rt.serve(rp, w, r) })
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !authorize(r) {
-			http.Error(w, "forbidden", http.StatusForbidden)
+			jsonError(w, http.StatusForbidden, "forbidden")
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// routes are the endpoints Handler serves, as listed in its comment.
+var routes = []struct {
+	pattern string
+	serve   func(*Reporter, http.ResponseWriter, *http.Request)
+}{
+	{"GET /traffic/{event}", (*Reporter).apiTraffic},
+	{"GET /links", (*Reporter).apiLinks},
+	{"POST /links", (*Reporter).apiCreateLink},
+	{"DELETE /links/{id}", (*Reporter).apiDeleteLink},
+	{"GET /promoters", (*Reporter).apiPromoters},
+	{"POST /promoters", (*Reporter).apiSavePromoter},
+	{"GET /promoters/{code}", (*Reporter).apiPromoter},
+	{"DELETE /promoters/{code}", (*Reporter).apiDeletePromoter},
+	{"GET /groups", (*Reporter).apiGroups},
+	{"POST /groups", (*Reporter).apiCreateGroup},
+	{"PATCH /groups/{name}", (*Reporter).apiRenameGroup},
+	{"DELETE /groups/{name}", (*Reporter).apiDeleteGroup},
+	{"GET /orders", (*Reporter).apiRecentOrders},
+	{"GET /orders.csv", (*Reporter).apiOrdersCSV},
+	{"GET /stream", (*Reporter).Stream},
 }
 
 // ShortLinkHandler serves campaign short links: GET {prefix}{id} answers
@@ -121,8 +148,7 @@ func (rp *Reporter) apiCreateLink(w http.ResponseWriter, r *http.Request) {
 		rp.reply(w, r, nil, err)
 		return
 	}
-	w.WriteHeader(http.StatusCreated)
-	rp.reply(w, r, LinkRow{Link: l, URL: rp.CampaignURL(l), ShortURL: rp.ShortURL(l)}, nil)
+	writeJSON(w, http.StatusCreated, LinkRow{Link: l, URL: rp.CampaignURL(l), ShortURL: rp.ShortURL(l)})
 }
 
 func (rp *Reporter) apiDeleteLink(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +157,16 @@ func (rp *Reporter) apiDeleteLink(w http.ResponseWriter, r *http.Request) {
 		rp.reply(w, r, nil, ErrNotFound)
 		return
 	}
-	if err := rp.store.DeleteLink(r.Context(), id); err != nil {
+	// Stores do not mind deleting a missing link; the API says 404, as it
+	// does for promoters and groups.
+	_, ok, err := rp.store.Link(r.Context(), id)
+	if err == nil && !ok {
+		err = ErrNotFound
+	}
+	if err == nil {
+		err = rp.store.DeleteLink(r.Context(), id)
+	}
+	if err != nil {
 		rp.reply(w, r, nil, err)
 		return
 	}
@@ -207,9 +242,7 @@ func (rp *Reporter) apiPromoter(w http.ResponseWriter, r *http.Request) {
 func (rp *Reporter) apiDeletePromoter(w http.ResponseWriter, r *http.Request) {
 	token, err := rp.DeletePromoter(r.Context(), r.PathValue("code"), r.URL.Query().Get("confirm"))
 	if errors.Is(err, ErrConfirmRequired) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusConflict)
-		json.NewEncoder(w).Encode(map[string]string{
+		writeJSON(w, http.StatusConflict, map[string]string{
 			"error":   "deleting a promoter removes all its data for good; repeat the request with ?confirm=" + token,
 			"confirm": token,
 		})
@@ -250,6 +283,19 @@ func (rp *Reporter) apiCreateGroup(w http.ResponseWriter, r *http.Request) {
 	rp.reply(w, r, map[string]string{"name": name}, err)
 }
 
+// knownGroup checks that group name exists: stores take renaming or
+// deleting a group nobody has as a no-op, which the API answers 404.
+func (rp *Reporter) knownGroup(ctx context.Context, name string) error {
+	gs, err := rp.store.Groups(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(gs, name) {
+		return ErrNotFound
+	}
+	return nil
+}
+
 func (rp *Reporter) apiRenameGroup(w http.ResponseWriter, r *http.Request) {
 	var body struct{ Name string }
 	if !rp.decode(w, r, &body) {
@@ -262,6 +308,9 @@ func (rp *Reporter) apiRenameGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	to, err := groupName(body.Name)
 	if err == nil {
+		err = rp.knownGroup(r.Context(), from)
+	}
+	if err == nil {
 		err = rp.store.RenameGroup(r.Context(), from, to)
 	}
 	rp.reply(w, r, map[string]string{"name": to}, err)
@@ -269,6 +318,9 @@ func (rp *Reporter) apiRenameGroup(w http.ResponseWriter, r *http.Request) {
 
 func (rp *Reporter) apiDeleteGroup(w http.ResponseWriter, r *http.Request) {
 	name, err := groupName(r.PathValue("name"))
+	if err == nil {
+		err = rp.knownGroup(r.Context(), name)
+	}
 	if err == nil {
 		err = rp.store.DeleteGroup(r.Context(), name)
 	}
@@ -289,13 +341,42 @@ func (rp *Reporter) apiOrdersCSV(w http.ResponseWriter, r *http.Request) {
 	if ev != "" {
 		name = "orders-" + ev + ".csv"
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("Cache-Control", "no-store")
-	if err := rp.WriteOrdersCSV(r.Context(), w, ev); err != nil {
-		// Headers are gone; all we can do is log and cut the stream.
+	cw := &csvResponse{w: w, name: name}
+	if err := rp.WriteOrdersCSV(r.Context(), cw, ev); err != nil {
+		if !cw.started {
+			rp.reply(w, r, nil, err) // nothing sent yet: a proper error
+			return
+		}
+		// Headers are gone; all we can do is log and cut the stream, so the
+		// client sees a broken transfer, not a short file.
 		rp.cfg.Logger.Warn("tracklink: orders csv", "error", err)
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// csvResponse sends the CSV headers with the first bytes, so that an
+// export failing before its first write is still answered with an error.
+type csvResponse struct {
+	w       http.ResponseWriter
+	name    string
+	started bool
+}
+
+func (c *csvResponse) Write(p []byte) (int, error) {
+	if !c.started {
+		c.started = true
+		h := c.w.Header()
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", `attachment; filename="`+c.name+`"`)
+		h.Set("Cache-Control", "no-store")
+		c.w.WriteHeader(http.StatusOK)
+	}
+	return c.w.Write(p)
+}
+
+func (c *csvResponse) Flush() {
+	if c.started {
+		_ = http.NewResponseController(c.w).Flush()
 	}
 }
 
@@ -323,7 +404,7 @@ func (rp *Reporter) Stream(w http.ResponseWriter, r *http.Request) {
 	}()
 	changes, err := rp.store.Subscribe(ctx)
 	if err != nil {
-		rp.fail(w, r, err)
+		rp.reply(w, r, nil, err)
 		return
 	}
 	h := w.Header()
@@ -363,21 +444,32 @@ func (rp *Reporter) Stream(w http.ResponseWriter, r *http.Request) {
 // Close ends every open live stream; streams opened later end at once.
 func (rp *Reporter) Close() { rp.closeOnce.Do(func() { close(rp.done) }) }
 
+// decode reads a request body of one JSON object into v, or answers the
+// error and returns false.
 func (rp *Reporter) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		http.Error(w, "content type must be application/json", http.StatusUnsupportedMediaType)
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		jsonError(w, http.StatusUnsupportedMediaType, "content type must be application/json")
 		return false
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("body has more than one JSON value")
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		jsonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over %d bytes", tooBig.Limit))
+		return false
+	case err != nil:
 		rp.reply(w, r, nil, fmt.Errorf("%w: %v", ErrInvalid, err))
 		return false
 	}
 	return true
 }
 
-// reply writes v as JSON, or err with the status it calls for.
+// reply writes v as JSON (200), or err with the status it calls for.
 func (rp *Reporter) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 	if err != nil {
 		switch {
@@ -392,8 +484,15 @@ func (rp *Reporter) reply(w http.ResponseWriter, r *http.Request, v any, err err
 		}
 		return
 	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// writeJSON writes v as JSON with status code; its headers are set before
+// the status, after which they would be ignored.
+func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
 

@@ -211,6 +211,7 @@ func (rp *Reporter) EventTraffic(ctx context.Context, event, from, to string) (T
 	share(t.Channels)
 	if t.Sources == nil {
 		t.Sources = []SourceShare{}
+		t.Channels = []SourceShare{}
 	}
 	return t, nil
 }
