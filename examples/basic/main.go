@@ -5,6 +5,8 @@
 //	go run ./examples/basic
 //
 // then open http://127.0.0.1:8080/events/summer-fest?promoter=ana.
+// Ctrl-C (SIGINT) or SIGTERM stops it gracefully: requests in flight
+// finish, for at most 10 seconds; a second signal stops it at once.
 package main
 
 import (
@@ -12,7 +14,12 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
@@ -21,6 +28,12 @@ import (
 )
 
 func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run() error {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	secret := flag.String("secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Standard Webhooks signing secret")
 	flag.Parse()
@@ -28,7 +41,7 @@ func main() {
 	store := memstore.New()
 	mw, err := middleware.New(middleware.Config{Store: store, Insecure: true}) // plain http on localhost
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /events/{slug}", func(w http.ResponseWriter, r *http.Request) {
@@ -49,9 +62,49 @@ func main() {
 		}},
 	})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	mux.Handle("POST /webhooks/orders", wh)
-	log.Printf("open http://%s/events/summer-fest?promoter=ana", *addr)
-	log.Fatal(http.ListenAndServe(*addr, mw.Handler(mux)))
+
+	// Catch the signals before serving, so that none arriving once the
+	// shop answers kills it mid-request.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mw.Handler(mux), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Printf("open http://%s/events/summer-fest?promoter=ana (Ctrl-C to stop)", hostPort(ln.Addr()))
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	stop() // from here a second signal ends the process at once
+	log.Printf("shutting down (%v)", context.Cause(ctx))
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Print("stopped")
+	return nil
+}
+
+// hostPort is the listener's address as a browser can open it: a wildcard
+// host (-addr :8080) becomes the loopback one.
+func hostPort(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -312,10 +312,14 @@ func Start(addr string, opts Options) (*Server, error) {
 }
 
 // Shutdown abandons pending payments, ends live streams and stops the
-// server gracefully.
+// server gracefully. When ctx ends first it closes the connections still
+// open and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.App.payments.close()
 	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close() // out of time: cut what is still open
+	}
 	s.App.Close()
 	<-s.done
 	return cmp.Or(err, s.err)

@@ -16,6 +16,14 @@
 //	-base-url URL          public origin, when a proxy serves the demo under another name
 //	-insecure-cookies      cookies without Secure even off loopback (plain-http LAN demo)
 //	-payment-delay 1.5s    how long the fake payment provider takes
+//	-shutdown-timeout 10s  how long a graceful stop waits for requests in flight
+//
+// Ctrl-C (SIGINT) or SIGTERM stops the demo gracefully: live dashboard
+// streams are closed, requests in flight finish (for at most
+// -shutdown-timeout), the Redis client is closed and the process exits 0.
+// A second signal stops it at once. Note that `go run` does not pass
+// SIGTERM on to the program it runs; to stop the demo from a script, build
+// it with `go build` and signal the binary.
 //
 // The shop is served over plain http. Session cookies then cannot be
 // Secure: the demo drops Secure when it listens on loopback, where
@@ -57,8 +65,14 @@ func run() error {
 	baseURL := flag.String("base-url", "", "public origin for links (default: from -addr)")
 	insecure := flag.Bool("insecure-cookies", false, "drop the Secure cookie attribute even off loopback (plain-http LAN demo)")
 	delay := flag.Duration("payment-delay", 1500*time.Millisecond, "how long the fake payment provider takes")
+	shutdownTimeout := flag.Duration("shutdown-timeout", 10*time.Second, "how long a graceful stop waits for requests in flight")
 	verbose := flag.Bool("v", false, "debug logging")
 	flag.Parse()
+
+	// Catch the signals before anything starts, so that none arriving once
+	// the shop answers kills it mid-request.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 
 	level := slog.LevelInfo
 	if *verbose {
@@ -93,8 +107,8 @@ func run() error {
 		ro.MaxRetries = 1
 		rdb := redis.NewClient(ro)
 		defer rdb.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err = rdb.Ping(ctx).Err()
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err = rdb.Ping(pctx).Err()
 		cancel()
 		if err != nil {
 			return fmt.Errorf("redis %s: %w", ro.Addr, err)
@@ -128,17 +142,20 @@ func run() error {
 
 `, time.Since(started).Round(time.Millisecond), store, srv.URL, opts.AdminPassword, short)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	select {
 	case <-ctx.Done():
 	case <-srv.Done():
 		return srv.Err()
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	stop() // from here a second signal ends the process at once
+	log.Info("shutting down; a second Ctrl-C stops at once", "cause", context.Cause(ctx), "timeout", *shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil // the deferred rdb.Close closes the Redis client
 }
 
 // loopback reports whether a listen address serves this machine only.
