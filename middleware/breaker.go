@@ -53,8 +53,3 @@ func (b *breaker) failure(now time.Time) bool {
 	b.probing.Store(false)
 	return opened
 }
-
-func (b *breaker) open(now time.Time) bool {
-	until := b.openUntil.Load()
-	return until != 0 && now.UnixNano() < until
-}

@@ -14,10 +14,6 @@ func testClient(tb testing.TB) (*redis.Client, *miniredis.Miniredis) { return re
 
 func testPrefix(tb testing.TB, rdb redis.UniversalClient) string { return redistest.Prefix(tb, rdb) }
 
-func deleteKeys(tb testing.TB, rdb redis.UniversalClient, prefix string) {
-	redistest.DeleteKeys(tb, rdb, prefix)
-}
-
 // testStore is a Store on a fresh prefix, with a way to let time pass for
 // Redis's expiry.
 type testStore struct {
