@@ -15,19 +15,7 @@
 // This root package holds the domain: Touch, Channel, Visit, Order,
 // Attribution, the Store contract and Classify. It does no I/O.
 //
-// Quick start:
-//
-//	store := memstore.New() // or redisstore.New(rdb, redisstore.Options{})
-//	mw, err := middleware.New(middleware.Config{Store: store, SessionKeys: [][]byte{key}})
-//	mux.HandleFunc("POST /events/{slug}/checkout", func(w http.ResponseWriter, r *http.Request) {
-//		v, _ := tracklink.FromContext(r.Context())
-//		// hand v.Session to the payment provider (Stripe client_reference_id)
-//	})
-//	wh, err := webhook.NewHandler(webhook.Config{
-//		Store:    store,
-//		Provider: webhook.MustStandardWebhooks(secret), // or webhook.MustStripe(secret)
-//		Hooks:    tracklink.Hooks{OnAttributed: report},
-//	})
-//	mux.Handle("POST /webhooks/orders", wh)
-//	http.ListenAndServe(addr, mw.Handler(mux))
+// The quick start, a complete program, is middleware's ExampleNew (the
+// README shows the same code); report's ExampleNew adds the organiser's
+// API.
 package tracklink
