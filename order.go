@@ -3,6 +3,7 @@ package tracklink
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -47,10 +48,45 @@ const (
 	MaxLines      = 100
 	MaxQuantity   = 10000
 	MaxUnitAmount = 1_000_000_000_00 // one billion in major units
+	// MaxOrderAmount bounds an order's total (every line, in minor
+	// units): ten billion in major units, beyond any real ticket order,
+	// so that sums over millions of orders stay far from int64's limit.
+	MaxOrderAmount = 1_000_000_000_000
 )
 
 // ErrInvalidOrder is wrapped by Order.Validate's errors.
 var ErrInvalidOrder = errors.New("tracklink: invalid order")
+
+// ErrIgnoredInput is wrapped by the errors of Order.Sanitize: a malformed
+// optional field that was dropped so that the order still counts.
+var ErrIgnoredInput = errors.New("tracklink: ignored input")
+
+// Sanitize normalises o's fields the way every provider reads them (the
+// event slug lowercase, the currency uppercase, spaces trimmed) and drops
+// the optional fields that are malformed, so that what a customer typed
+// never makes the whole order fail: a promo code over MaxPromoterLen
+// bytes or with control characters, and a session reference that is not
+// a tracklink reference. It returns one error per dropped field, each
+// wrapping ErrIgnoredInput, for the host's OnError. Call it before
+// Validate, which then fails only for an order that cannot be recorded
+// at all.
+func (o *Order) Sanitize() (ignored []error) {
+	o.Event = strings.ToLower(strings.TrimSpace(o.Event))
+	o.Currency = strings.ToUpper(strings.TrimSpace(o.Currency))
+	o.Session = strings.TrimSpace(o.Session)
+	o.PromoCode = strings.TrimSpace(o.PromoCode)
+	if o.PromoCode != "" && (len(o.PromoCode) > MaxPromoterLen || !printable(o.PromoCode)) {
+		ignored = append(ignored, fmt.Errorf("%w: order %s: promo code %q dropped (over %d bytes or not printable)",
+			ErrIgnoredInput, clip(o.ID, 40), clip(o.PromoCode, 40), MaxPromoterLen))
+		o.PromoCode = ""
+	}
+	if o.Session != "" && !ValidSession(o.Session) {
+		ignored = append(ignored, fmt.Errorf("%w: order %s: session reference dropped (not a tracklink reference); the order counts without a touch",
+			ErrIgnoredInput, clip(o.ID, 40)))
+		o.Session = ""
+	}
+	return ignored
+}
 
 // Validate checks an order from the outside before anything is stored.
 func (o Order) Validate() error {
@@ -66,12 +102,24 @@ func (o Order) Validate() error {
 		return bad("session reference is not a tracklink reference")
 	case !validCurrency(o.Currency):
 		return bad("currency %q is not a three-letter ISO 4217 code", clip(o.Currency, 10))
-	case len(o.Lines) == 0 || len(o.Lines) > MaxLines:
-		return bad("an order needs 1 to %d lines", MaxLines)
 	case len(o.PromoCode) > MaxPromoterLen:
 		return bad("promo code longer than %d bytes", MaxPromoterLen)
 	}
-	for i, l := range o.Lines {
+	return ValidateLines(o.Lines)
+}
+
+// ValidateLines checks an order's lines (Validate calls it): 1 to MaxLines
+// lines of a known kind, quantities 1 to MaxQuantity, unit amounts 0 to
+// MaxUnitAmount, a total of at most MaxOrderAmount.
+func ValidateLines(lines []Line) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOrder}, a...)...)
+	}
+	if len(lines) == 0 || len(lines) > MaxLines {
+		return bad("an order needs 1 to %d lines", MaxLines)
+	}
+	var total int64
+	for i, l := range lines {
 		switch {
 		case l.Kind != LinePrimary && l.Kind != LineResale && l.Kind != LineTransfer:
 			return bad("line %d: kind %q is not primary, resale or transfer", i, clip(string(l.Kind), 20))
@@ -79,6 +127,10 @@ func (o Order) Validate() error {
 			return bad("line %d: quantity must be 1 to %d", i, MaxQuantity)
 		case l.UnitAmount < 0 || l.UnitAmount > MaxUnitAmount:
 			return bad("line %d: unit amount out of range", i)
+		}
+		total += int64(l.Quantity) * l.UnitAmount // ≤ 1e15 per line: no overflow
+		if total > MaxOrderAmount {
+			return bad("order total over %d minor units", int64(MaxOrderAmount))
 		}
 	}
 	return nil

@@ -31,7 +31,9 @@ type Config struct {
 	// be nil. A failing OnAttributed, OnUnattributed or OnRefunded makes
 	// the handler answer 500 so that the provider redelivers and the hook
 	// runs again. OnError hears of store errors (wrapping ErrStore), hook
-	// failures (ErrHookFailed) and deliveries answered 400, 401 or 413.
+	// failures (ErrHookFailed), deliveries answered 400, 401 or 413, and
+	// malformed optional fields dropped from an order that still counted
+	// (tracklink.ErrIgnoredInput; see Event.Ignored).
 	Hooks tracklink.Hooks
 	// MaxBodyBytes bounds a delivery's body; larger ones get 413. Default
 	// 1 MiB (Stripe's events are a few KB). It cannot be turned off.
@@ -169,6 +171,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// bring its own Provider and the store trusts what it is given.
 	switch {
 	case ev.Kind == EventOrderCompleted:
+		ev.Ignored = append(ev.Ignored, ev.Order.Sanitize()...)
 		if verr := ev.Order.Validate(); verr != nil {
 			err = invalidOrder(verr)
 		} else if ev.OrderID != "" && ev.OrderID != ev.Order.ID {
@@ -182,6 +185,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := h.cfg.Logger.With("type", ev.Type, "delivery_id", ev.DeliveryID)
+	for _, ierr := range ev.Ignored {
+		log.WarnContext(r.Context(), "webhook: input ignored", "order_id", ev.OrderID, "err", ierr)
+		if h.cfg.Hooks.OnError != nil {
+			h.cfg.Hooks.OnError(r.Context(), ierr)
+		}
+	}
 	switch ev.Kind {
 	case EventOrderCompleted:
 		h.completed(w, r, log, ev)

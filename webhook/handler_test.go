@@ -560,3 +560,44 @@ func TestHandlerCustomProvider(t *testing.T) {
 		})
 	}
 }
+
+// TestCustomerInputNeverLosesAnOrder: a promo code the customer typed too
+// long, a session reference mangled by the host, a created_at that is no
+// time and an uppercase event slug cost nothing but a report: the order is
+// answered 2xx and counted.
+func TestCustomerInputNeverLosesAnOrder(t *testing.T) {
+	store := newMemstore(t)
+	var reported []error
+	h, err := NewHandler(Config{Store: store, Provider: MustStandardWebhooks(stdSecretA), Now: clockAt(t0),
+		Hooks: tracklink.Hooks{OnError: func(_ context.Context, err error) { reported = append(reported, err) }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := marshalBody(TypeOrderCompleted, orderData{
+		OrderID: "ord_typed", SessionRef: "user-42", Event: "Summer-Fest", Currency: "eur",
+		PromoCode: strings.Repeat("ANA10", 20), CreatedAt: "tomorrow",
+		Lines: []tracklink.Line{{Kind: tracklink.LinePrimary, Quantity: 2, UnitAmount: 2500}},
+	})
+	w := serve(h, stdRequest(stdSecretA, t0, body))
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, trimmed(w))
+	}
+	if res := decodeResult(t, w); res.Status != statusAttributed {
+		t.Fatalf("status %q, want %q", res.Status, statusAttributed)
+	}
+	a, ok, err := store.Attribution(context.Background(), "ord_typed")
+	if err != nil || !ok {
+		t.Fatalf("order not recorded: %v %v", ok, err)
+	}
+	if a.Event != "summer-fest" || a.Tickets != 2 || a.Revenue != 5000 || a.Session != "" || !a.At.Equal(t0) {
+		t.Errorf("recorded %+v", a)
+	}
+	if len(reported) != 3 {
+		t.Fatalf("reported %d errors, want 3 (promo code, session, created_at): %v", len(reported), reported)
+	}
+	for _, err := range reported {
+		if !errors.Is(err, tracklink.ErrIgnoredInput) {
+			t.Errorf("%v does not wrap ErrIgnoredInput", err)
+		}
+	}
+}

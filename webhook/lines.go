@@ -9,8 +9,8 @@ import (
 	"github.com/tracklink/tracklink"
 )
 
-// maxTicketTypeLen bounds a line's ticket type (it is not stored, but it
-// is read).
+// maxTicketTypeLen bounds a line's ticket type. It is optional and never
+// stored, so a longer one is dropped rather than failing the order.
 const maxTicketTypeLen = 100
 
 // lineList is a JSON array of ticket lines that stops reading at
@@ -55,8 +55,9 @@ func (l *lineList) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("line %d: quantity is required", len(out))
 		case w.UnitAmount == nil:
 			return fmt.Errorf("line %d: unit_amount is required", len(out))
-		case len(w.TicketType) > maxTicketTypeLen:
-			return fmt.Errorf("line %d: ticket_type longer than %d bytes", len(out), maxTicketTypeLen)
+		}
+		if len(w.TicketType) > maxTicketTypeLen {
+			w.TicketType = ""
 		}
 		out = append(out, tracklink.Line{
 			Kind:       tracklink.LineKind(*w.Kind),

@@ -69,6 +69,17 @@ type Event struct {
 	// Reason says why an EventIgnored was ignored, for logs and the
 	// response body.
 	Reason string
+	// Ignored lists the malformed optional fields the provider dropped so
+	// that the order still counts (a promo code too long, a created_at that
+	// is not a time, unreadable ticket metadata), each wrapping
+	// tracklink.ErrIgnoredInput. The handler reports them to
+	// Hooks.OnError and the log.
+	Ignored []error
+}
+
+// ignore records a dropped optional field on ev.
+func (ev *Event) ignore(format string, a ...any) {
+	ev.Ignored = append(ev.Ignored, fmt.Errorf("%w: "+format, append([]any{tracklink.ErrIgnoredInput}, a...)...))
 }
 
 // ErrSignature is wrapped by every signature error, so that

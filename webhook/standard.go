@@ -315,7 +315,8 @@ func parseStandardBody(body []byte, ts time.Time) (Event, error) {
 	if env.Type == TypeOrderRefunded {
 		at, err := eventTime(d.RefundedAt, ts)
 		if err != nil {
-			return Event{}, badPayload("data.refunded_at: %v", err)
+			ev.ignore("order %s: data.refunded_at %v; using the delivery's timestamp", clip(d.OrderID, 40), err)
+			at = ts
 		}
 		ev.Kind, ev.At = EventOrderRefunded, at
 		return ev, nil
@@ -323,17 +324,19 @@ func parseStandardBody(body []byte, ts time.Time) (Event, error) {
 
 	at, err := eventTime(d.CreatedAt, ts)
 	if err != nil {
-		return Event{}, badPayload("data.created_at: %v", err)
+		ev.ignore("order %s: data.created_at %v; using the delivery's timestamp", clip(d.OrderID, 40), err)
+		at = ts
 	}
 	o := tracklink.Order{
 		ID:        d.OrderID,
 		Session:   d.SessionRef,
 		Event:     d.Event,
-		Currency:  strings.ToUpper(d.Currency),
-		PromoCode: strings.TrimSpace(d.PromoCode),
+		Currency:  d.Currency,
+		PromoCode: d.PromoCode,
 		Lines:     []tracklink.Line(d.Lines),
 		At:        at,
 	}
+	ev.Ignored = append(ev.Ignored, o.Sanitize()...)
 	if err := o.Validate(); err != nil {
 		return Event{}, invalidOrder(err)
 	}

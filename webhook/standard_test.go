@@ -235,7 +235,7 @@ func TestParseStandardBody(t *testing.T) {
 		{name: "no order id", body: `{"type":"order.refunded","data":{}}`, bad: true},
 		{name: "order id with a space", body: `{"type":"order.refunded","data":{"order_id":"a b"}}`, bad: true},
 		{name: "order id too long", body: `{"type":"order.refunded","data":{"order_id":"` + strings.Repeat("x", 256) + `"}}`, bad: true},
-		{name: "bad refunded_at", body: `{"type":"order.refunded","data":{"order_id":"o","refunded_at":"yesterday"}}`, bad: true},
+		{name: "bad refunded_at", body: `{"type":"order.refunded","data":{"order_id":"o","refunded_at":"yesterday"}}`, kind: EventOrderRefunded, check: ignoredOne},
 		{name: "unknown kind", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","lines":[{"kind":"vip","quantity":1,"unit_amount":5}]}}`, bad: true},
 		{name: "kind missing", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","lines":[{"quantity":1,"unit_amount":5}]}}`, bad: true},
 		{name: "quantity missing", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","lines":[{"kind":"primary","unit_amount":5}]}}`, bad: true},
@@ -247,12 +247,28 @@ func TestParseStandardBody(t *testing.T) {
 		{name: "lines not an array", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","lines":{}}}`, bad: true},
 		{name: "too many lines", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","lines":[` +
 			strings.Repeat(`{"kind":"primary","quantity":1,"unit_amount":5},`, tracklink.MaxLines) + `{"kind":"primary","quantity":1,"unit_amount":5}]}}`, bad: true},
+		{name: "uppercase event slug", kind: EventOrderCompleted,
+			body: `{"type":"order.completed","data":{"order_id":"o","event":" Summer-Fest ","currency":"EUR","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`,
+			check: func(t *testing.T, ev Event) {
+				if ev.Order.Event != "summer-fest" || len(ev.Ignored) != 0 {
+					t.Errorf("event %q, ignored %v", ev.Order.Event, ev.Ignored)
+				}
+			}},
+		{name: "promo code too long", kind: EventOrderCompleted, check: ignoredOne,
+			body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","promo_code":"` + strings.Repeat("A", 65) + `","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`},
+		{name: "order total over the cap", bad: true,
+			body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","lines":[{"kind":"primary","quantity":10000,"unit_amount":100000000001}]}}`},
 		{name: "bad event slug", body: `{"type":"order.completed","data":{"order_id":"o","event":"Summer Fest","currency":"EUR","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`, bad: true},
 		{name: "bad currency", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"euro","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`, bad: true},
-		{name: "bad session ref", body: `{"type":"order.completed","data":{"order_id":"o","session_ref":"user-42","event":"e","currency":"EUR","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`, bad: true},
-		{name: "created_at next week", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","created_at":"2026-05-08T12:00:00Z","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`, bad: true},
-		{name: "created_at not RFC 3339", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","created_at":"1 May 2026","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`, bad: true},
-		{name: "long ticket type", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","lines":[{"kind":"primary","ticket_type":"` + strings.Repeat("x", 101) + `","quantity":1,"unit_amount":5}]}}`, bad: true},
+		{name: "bad session ref", body: `{"type":"order.completed","data":{"order_id":"o","session_ref":"user-42","event":"e","currency":"EUR","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`, kind: EventOrderCompleted, check: ignoredOne},
+		{name: "created_at next week", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","created_at":"2026-05-08T12:00:00Z","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`, kind: EventOrderCompleted, check: ignoredOne},
+		{name: "created_at not RFC 3339", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","created_at":"1 May 2026","lines":[{"kind":"primary","quantity":1,"unit_amount":5}]}}`, kind: EventOrderCompleted, check: ignoredOne},
+		{name: "long ticket type", body: `{"type":"order.completed","data":{"order_id":"o","event":"e","currency":"EUR","lines":[{"kind":"primary","ticket_type":"` + strings.Repeat("x", 101) + `","quantity":1,"unit_amount":5}]}}`, kind: EventOrderCompleted,
+			check: func(t *testing.T, ev Event) {
+				if len(ev.Order.Lines) != 1 || ev.Order.Lines[0].TicketType != "" {
+					t.Errorf("lines %+v", ev.Order.Lines)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,5 +300,23 @@ func TestCanonicalHeaderKeys(t *testing.T) {
 		if got := http.CanonicalHeaderKey(k); got != want {
 			t.Errorf("CanonicalHeaderKey(%q) = %q, want %q", k, got, want)
 		}
+	}
+}
+
+// ignoredOne checks that the event kept its order (or refund) and
+// reported exactly one dropped field, with the order's id.
+func ignoredOne(t *testing.T, ev Event) {
+	t.Helper()
+	if len(ev.Ignored) != 1 || !errors.Is(ev.Ignored[0], tracklink.ErrIgnoredInput) {
+		t.Fatalf("ignored %v, want one ErrIgnoredInput", ev.Ignored)
+	}
+	if !strings.Contains(ev.Ignored[0].Error(), ev.OrderID) {
+		t.Errorf("%v does not name the order %q", ev.Ignored[0], ev.OrderID)
+	}
+	if ev.Kind == EventOrderCompleted && (ev.Order.PromoCode != "" || ev.Order.Session != "") {
+		t.Errorf("dropped fields kept: %+v", ev.Order)
+	}
+	if !ev.At.Equal(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("At %v, want the delivery's timestamp", ev.At)
 	}
 }

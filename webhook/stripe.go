@@ -319,9 +319,12 @@ func stripeCheckout(ev Event, raw json.RawMessage) (Event, error) {
 		ev.Kind, ev.Reason = EventIgnored, "payment_status is not paid"
 		return ev, nil
 	}
+	// Stripe caps metadata values at 500 characters; a longer optional one
+	// is not Stripe's and is dropped (the event slug is checked below).
 	for k, v := range md {
-		if strings.HasPrefix(k, "tracklink_") && len(v) > maxMetadataLen {
-			return Event{}, badPayload("metadata %s longer than %d characters", clip(k, 40), maxMetadataLen)
+		if k != MetadataEvent && strings.HasPrefix(k, "tracklink_") && len(v) > maxMetadataLen {
+			ev.ignore("order %s: metadata %s longer than %d characters dropped", clip(ev.OrderID, 40), clip(k, 40), maxMetadataLen)
+			delete(md, k)
 		}
 	}
 
@@ -329,21 +332,18 @@ func stripeCheckout(ev Event, raw json.RawMessage) (Event, error) {
 		ID:        ev.OrderID,
 		Session:   stripeSessionRef(s),
 		Event:     slug,
-		PromoCode: strings.TrimSpace(md[MetadataPromoCode]),
+		PromoCode: md[MetadataPromoCode],
 		At:        ev.At,
 	}
 	if s.Currency != nil {
-		o.Currency = strings.ToUpper(*s.Currency)
+		o.Currency = *s.Currency
 	}
 	var total int64
 	if s.AmountTotal != nil {
 		total = *s.AmountTotal
 	}
-	lines, err := stripeLines(md, total)
-	if err != nil {
-		return Event{}, err
-	}
-	o.Lines = lines
+	o.Lines = stripeLines(&ev, md, total)
+	ev.Ignored = append(ev.Ignored, o.Sanitize()...)
 	if err := o.Validate(); err != nil {
 		return Event{}, invalidOrder(err)
 	}
@@ -367,23 +367,39 @@ func stripeSessionRef(s stripeSession) string {
 
 // stripeLines reads tracklink_lines, else tracklink_tickets with
 // amount_total split over the tickets, else one ticket for amount_total.
-func stripeLines(md map[string]string, total int64) ([]tracklink.Line, error) {
+// Unreadable metadata is dropped (and noted on ev) in favour of the next
+// rule, so the sale still counts with its real amount.
+func stripeLines(ev *Event, md map[string]string, total int64) []tracklink.Line {
 	if raw, ok := md[MetadataLines]; ok {
 		var l lineList
-		if err := json.Unmarshal([]byte(raw), &l); err != nil {
-			return nil, badPayload("metadata %s: %s", MetadataLines, jsonError(err))
+		err := json.Unmarshal([]byte(raw), &l)
+		if err == nil {
+			err = tracklink.ValidateLines(l)
 		}
-		return l, nil
+		if err == nil {
+			return l
+		}
+		ev.ignore("order %s: metadata %s unreadable (%v); counted from amount_total", clip(ev.OrderID, 40), MetadataLines, errText(err))
 	}
 	n := 1
 	if raw, ok := md[MetadataTickets]; ok {
 		v, err := strconv.Atoi(strings.TrimSpace(raw))
 		if err != nil || v < 1 || v > tracklink.MaxQuantity {
-			return nil, badPayload("metadata %s must be 1 to %d", MetadataTickets, tracklink.MaxQuantity)
+			ev.ignore("order %s: metadata %s must be 1 to %d; counted as one ticket", clip(ev.OrderID, 40), MetadataTickets, tracklink.MaxQuantity)
+		} else {
+			n = v
 		}
-		n = v
 	}
-	return splitTotal(n, total), nil
+	return splitTotal(n, total)
+}
+
+// errText is err's message for a note, JSON errors shortened.
+func errText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return jsonError(err)
+	}
+	return err.Error()
 }
 
 // splitTotal spreads total over n primary tickets in at most two lines so

@@ -261,13 +261,13 @@ func TestParseStripeBody(t *testing.T) {
 		{name: "no object", body: `{"id":"evt_1","type":"checkout.session.completed","data":{}}`, bad: true},
 		{name: "object not an object", body: `{"id":"evt_1","type":"charge.refunded","data":{"object":[]}}`, bad: true},
 		{name: "bad event slug", body: session(func(s *stripeSessionSpec) { s.Metadata = map[string]string{MetadataEvent: "Summer!"} }), bad: true},
-		{name: "bad tickets", body: session(func(s *stripeSessionSpec) { s.Metadata = md(MetadataTickets, "two") }), bad: true},
-		{name: "zero tickets", body: session(func(s *stripeSessionSpec) { s.Metadata = md(MetadataTickets, "0") }), bad: true},
+		{name: "bad tickets", body: session(func(s *stripeSessionSpec) { s.Metadata = md(MetadataTickets, "two") }), kind: EventOrderCompleted, check: stripeIgnoredOne},
+		{name: "zero tickets", body: session(func(s *stripeSessionSpec) { s.Metadata = md(MetadataTickets, "0") }), kind: EventOrderCompleted, check: stripeIgnoredOne},
 		{name: "bad lines", body: session(func(s *stripeSessionSpec) {
 			s.Metadata = md(MetadataLines, `[{"kind":"vip","quantity":1,"unit_amount":1}]`)
-		}), bad: true},
-		{name: "lines not JSON", body: session(func(s *stripeSessionSpec) { s.Metadata = md(MetadataLines, `2 x GA`) }), bad: true},
-		{name: "metadata over 500", body: session(func(s *stripeSessionSpec) { s.Metadata = md(MetadataPromoCode, strings.Repeat("x", 501)) }), bad: true},
+		}), kind: EventOrderCompleted, check: stripeIgnoredOne},
+		{name: "lines not JSON", body: session(func(s *stripeSessionSpec) { s.Metadata = md(MetadataLines, `2 x GA`) }), kind: EventOrderCompleted, check: stripeIgnoredOne},
+		{name: "metadata over 500", body: session(func(s *stripeSessionSpec) { s.Metadata = md(MetadataPromoCode, strings.Repeat("x", 501)) }), kind: EventOrderCompleted, check: stripeIgnoredOne},
 		{name: "no currency", body: strings.Replace(session(nil), `"currency":"eur"`, `"currency":null`, 1), bad: true},
 		{name: "created far after the signature", body: session(func(s *stripeSessionSpec) { s.Created = t0.Add(48 * time.Hour).Unix() }), bad: true},
 		{name: "payment_intent a number", body: strings.Replace(session(nil), `"payment_intent":"pi_1"`, `"payment_intent":7`, 1), bad: true},
@@ -306,5 +306,18 @@ func TestSplitTotal(t *testing.T) {
 		if tk != tc.n || rev != want || len(ls) > 2 {
 			t.Errorf("splitTotal(%d, %d) = %+v: %d tickets, %d revenue", tc.n, tc.total, ls, tk, rev)
 		}
+	}
+}
+
+// stripeIgnoredOne checks that the session still made an order counted
+// from amount_total as one ticket, with one dropped field reported.
+func stripeIgnoredOne(t *testing.T, ev Event) {
+	t.Helper()
+	if len(ev.Ignored) != 1 || !errors.Is(ev.Ignored[0], tracklink.ErrIgnoredInput) {
+		t.Fatalf("ignored %v, want one ErrIgnoredInput", ev.Ignored)
+	}
+	tickets, revenue, _ := ev.Order.Totals()
+	if tickets != 1 || revenue != 5000 || ev.Order.PromoCode != "" {
+		t.Errorf("order %+v: %d tickets, revenue %d", ev.Order, tickets, revenue)
 	}
 }
