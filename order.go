@@ -57,8 +57,9 @@ const (
 // ErrInvalidOrder is wrapped by Order.Validate's errors.
 var ErrInvalidOrder = errors.New("tracklink: invalid order")
 
-// ErrIgnoredInput is wrapped by the errors of Order.Sanitize: a malformed
-// optional field that was dropped so that the order still counts.
+// ErrIgnoredInput is wrapped by the errors reported for outside input that
+// was dropped rather than refused: a malformed optional order field
+// (Order.Sanitize), an invalid promoter code or parameter on a landing.
 var ErrIgnoredInput = errors.New("tracklink: ignored input")
 
 // Sanitize normalises o's fields the way every provider reads them (the

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -56,6 +57,16 @@ type Config struct {
 	// "/events/{slug}" or below it ("/events/{slug}/tickets"), with slug a
 	// valid tracklink event slug.
 	EventPath func(path string) (slug string, ok bool)
+	// Events reports whether the host sells the event with this slug
+	// (EventPath found it in the path). Only events it recognises are
+	// stamped and counted; a page of any other slug is served untracked,
+	// so made-up slugs cannot create event counters in the store. It runs
+	// on every candidate event page view after the cheap checks: answer
+	// from memory (a map or a cache of the host's catalogue). Default nil:
+	// every valid slug counts, which lets anonymous visitors create
+	// counters for slugs that do not exist; New logs a warning. Set it in
+	// production.
+	Events func(ctx context.Context, slug string) bool
 	// PromoterParams are the query parameters read as promoter codes.
 	// Default {"promoter"}.
 	PromoterParams []string

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http"
@@ -21,9 +22,11 @@ func ExampleNew() {
 	// The session cookie's signing key: 32 random bytes, secret, the same
 	// on every instance (openssl rand -hex 32).
 	sessionKey := []byte(os.Getenv("TRACKLINK_SESSION_KEY"))
+	events := map[string]bool{"summer-fest": true} // the shop's catalogue
 	mw, err := middleware.New(middleware.Config{
 		Store:       store,
 		SessionKeys: [][]byte{sessionKey, nil},
+		Events:      func(_ context.Context, slug string) bool { return events[slug] },
 		Insecure:    true, // plain http on localhost; remove behind https
 	})
 	if err != nil {

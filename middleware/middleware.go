@@ -54,6 +54,9 @@ func New(cfg Config) (*Middleware, error) {
 	if err := m.cookies.check(); err != nil {
 		return nil, err
 	}
+	if cfg.Events == nil {
+		cfg.Logger.Warn("tracklink: no Config.Events; every valid event slug is counted, so made-up slugs create event counters in the store: set Events to the host's catalogue")
+	}
 	if generated {
 		cfg.Logger.Warn("tracklink: no SessionKeys configured; using a random key for this process only: every restart starts all sessions afresh and instances cannot read each other's cookies")
 	}
@@ -128,6 +131,9 @@ func (m *Middleware) tracked(r *http.Request) (event string, ok bool) {
 	if IsBot(ua) {
 		return "", false
 	}
+	if isEvent && m.cfg.Events != nil && !m.cfg.Events(r.Context(), event) {
+		return "", false // a slug the host does not sell: served, untracked
+	}
 	return event, true
 }
 
@@ -188,8 +194,10 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 }
 
 // ErrIgnoredInput is reported through OnError when part of a request was
-// ignored (an invalid promoter code, an over-long parameter).
-var ErrIgnoredInput = errors.New("middleware: ignored input")
+// ignored (an invalid promoter code, an over-long parameter). It is
+// tracklink.ErrIgnoredInput, which the webhook uses for dropped order
+// fields.
+var ErrIgnoredInput = tracklink.ErrIgnoredInput
 
 // cleanURL returns u without its tracking parameters.
 func (m *Middleware) cleanURL(u *url.URL) (string, bool) {

@@ -468,3 +468,34 @@ func TestAttributionAtCheckout(t *testing.T) {
 	_, err = mw.Attribution(context.Background(), "not a ref", "summer-fest")
 	assert.Error(t, err)
 }
+
+// TestOnlyKnownEventsAreCounted: with Config.Events, a made-up slug is
+// served untracked (no store call, no cookie), the host's events count.
+func TestOnlyKnownEventsAreCounted(t *testing.T) {
+	store := &countingStore{Store: memstore.New()}
+	var asked []string
+	h := newMW(t, store, func(c *middleware.Config) {
+		c.Events = func(_ context.Context, slug string) bool {
+			asked = append(asked, slug)
+			return slug == "summer-fest"
+		}
+	}).Handler(page)
+
+	rec := serve(h, landing("/events/made-up-42?promoter=ana&utm_source=x"))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "no-session", rec.Body.String(), "untracked")
+	assert.Empty(t, rec.Result().Cookies())
+	assert.Zero(t, store.stamps.Load(), "no store call for an unknown event")
+
+	rec = serve(h, landing("/events/summer-fest?promoter=ana"))
+	require.Len(t, rec.Result().Cookies(), 1)
+	assert.Equal(t, int64(1), store.stamps.Load())
+	assert.Contains(t, rec.Body.String(), "promoter ana")
+
+	// Pages that are not event pages never ask, nor do bots.
+	serve(h, landing("/about?promoter=ana"))
+	bot := landing("/events/summer-fest")
+	bot.Header.Set("User-Agent", "curl/8.4.0")
+	serve(h, bot)
+	assert.Equal(t, []string{"made-up-42", "summer-fest"}, asked)
+}

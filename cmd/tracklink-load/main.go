@@ -130,6 +130,7 @@ func newHarness(rdb redis.UniversalClient, prefix string, storeTimeout time.Dura
 	mw, err := middleware.New(middleware.Config{
 		Store: store, SessionKeys: [][]byte{[]byte("tracklink-load-session-key-32byt"), nil}, Insecure: true,
 		StoreTimeout: storeTimeout,
+		Events:       func(_ context.Context, slug string) bool { return slices.Contains(events, slug) },
 		Hooks:        tracklink.Hooks{OnError: func(context.Context, error) { h.absorbs.Add(1) }},
 	})
 	if err != nil {

@@ -39,7 +39,12 @@ func run() error {
 	flag.Parse()
 
 	store := memstore.New()
-	mw, err := middleware.New(middleware.Config{Store: store, Insecure: true}) // plain http on localhost
+	events := map[string]bool{"summer-fest": true, "jazz-night": true} // the shop's catalogue
+	mw, err := middleware.New(middleware.Config{
+		Store:    store,
+		Events:   func(_ context.Context, slug string) bool { return events[slug] },
+		Insecure: true, // plain http on localhost
+	})
 	if err != nil {
 		return err
 	}

@@ -148,6 +148,9 @@ func NewApp(opts Options) (*App, error) {
 		// attribute (and no __Host- prefix). Browsers accept that on
 		// loopback; anywhere else serve the shop over TLS.
 		Insecure: opts.Insecure,
+		// Only the shop's own events are counted; made-up slugs get the
+		// shop's 404 page, untracked.
+		Events: func(_ context.Context, slug string) bool { _, ok := a.bySlug[slug]; return ok },
 		Skip: func(r *http.Request) bool {
 			return strings.HasPrefix(r.URL.Path, "/admin") || strings.HasPrefix(r.URL.Path, "/static/")
 		},
