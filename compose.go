@@ -144,14 +144,16 @@ func (s *Split) Ledger() LedgerStore { return s.ledger }
 // the session store says the visit counts, buffers it for the ledger (or,
 // with a negative FlushInterval or after Close, counts it there at once;
 // an error of that call is returned with the session's result). A touch
-// with a zero At is stamped at ComposeOptions.Now.
+// with a zero At is stamped at ComposeOptions.Now. A stamp that is already
+// MarkOnly is only marked.
 func (s *Split) Stamp(ctx context.Context, st Stamp) (StampResult, error) {
 	if st.Touch.At.IsZero() {
 		st.Touch.At = s.o.Now()
 	}
+	count := !st.MarkOnly
 	st.MarkOnly = true
 	r, err := s.sessions.Stamp(ctx, st)
-	if err != nil || !r.Counted {
+	if err != nil || !r.Counted || !count {
 		return r, err
 	}
 	b := visitBucket{event: st.Touch.Event, day: Day(st.Touch.At), key: r.Current.Key(), promoter: r.Current.PromoterCode()}
