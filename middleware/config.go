@@ -14,8 +14,11 @@ import (
 // Config configures a Middleware. The zero value of every field but Store
 // is a documented default.
 type Config struct {
-	// Store keeps touches and visit counts. Required.
-	Store tracklink.Store
+	// Store is the session side: it keeps touches and decides which visits
+	// count (and, for an all-in-one store such as memstore or redisstore,
+	// counts them in the same step). Any tracklink.SessionStore: an
+	// all-in-one store, or tracklink.Compose's. Required.
+	Store tracklink.SessionStore
 
 	// SessionKeys sign (and optionally encrypt) the session cookie, given in
 	// pairs as for gorilla/sessions.NewCookieStore: an authentication key

@@ -22,7 +22,7 @@ import (
 // concurrent use.
 type Middleware struct {
 	cfg        Config
-	store      tracklink.Store
+	store      tracklink.SessionStore
 	cookies    *cookieJar
 	classifier tracklink.Classifier
 	breaker    breaker

@@ -385,7 +385,9 @@ func (c *csvResponse) Flush() {
 // JSON data, and a comment line every 15 seconds to keep proxies from
 // closing the connection. It ends when the client goes away or Close is
 // called (wire Close to http.Server.RegisterOnShutdown, since Shutdown
-// waits for open streams otherwise).
+// waits for open streams otherwise). A store without a live feed (no
+// tracklink.Feed, or one whose Subscribe fails with errors.ErrUnsupported)
+// answers 501.
 func (rp *Reporter) Stream(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -402,7 +404,16 @@ func (rp *Reporter) Stream(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 		}
 	}()
-	changes, err := rp.store.Subscribe(ctx)
+	feed, ok := rp.store.(tracklink.Feed)
+	if !ok {
+		jsonError(w, http.StatusNotImplemented, "the store has no live feed")
+		return
+	}
+	changes, err := feed.Subscribe(ctx)
+	if errors.Is(err, errors.ErrUnsupported) {
+		jsonError(w, http.StatusNotImplemented, "the store has no live feed")
+		return
+	}
 	if err != nil {
 		rp.reply(w, r, nil, err)
 		return

@@ -28,8 +28,10 @@ import (
 
 // Config configures a Reporter.
 type Config struct {
-	// Store is the registry and read side. Required.
-	Store tracklink.ReportStore
+	// Store is the registry and the reports: any Store (memstore,
+	// redisstore, pgstore, tracklink.Compose). Required. The live stream
+	// (Reporter.Stream) needs a store that also implements tracklink.Feed.
+	Store Store
 	// BaseURL is the shop's public origin, used to build promoter and
 	// campaign links, e.g. "https://tickets.example". Required for the
 	// link builders.
@@ -55,10 +57,17 @@ type Config struct {
 	Now    func() time.Time
 }
 
+// Store is what a Reporter reads and edits: the registry and the reports.
+// The live feed is optional (tracklink.Feed, found by type assertion).
+type Store interface {
+	tracklink.Registry
+	tracklink.Reports
+}
+
 // Reporter is the reporting API. Create it with New.
 type Reporter struct {
 	cfg        Config
-	store      tracklink.ReportStore
+	store      Store
 	confirmKey []byte
 	done       chan struct{}
 	closeOnce  sync.Once
@@ -114,7 +123,7 @@ func New(cfg Config) (*Reporter, error) {
 }
 
 // Store returns the reporter's store.
-func (rp *Reporter) Store() tracklink.ReportStore { return rp.store }
+func (rp *Reporter) Store() Store { return rp.store }
 
 // PromoterLink returns a promoter's link for an event:
 // BaseURL + EventPage(event) + "?promoter=" + code.

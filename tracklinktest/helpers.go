@@ -31,7 +31,7 @@ const (
 )
 
 // now returns the harness's time with its monotonic reading stripped.
-func now(h Harness) time.Time { return h.Now().Round(0) }
+func now(h *env) time.Time { return h.Now().Round(0) }
 
 func promoterTouch(code, event string, at time.Time) tracklink.Touch {
 	return tracklink.Touch{
@@ -70,17 +70,32 @@ func platformTouch(event string, at time.Time) tracklink.Touch {
 }
 
 // stamp stamps t for session under model with ttl and fails the test on error.
-func stamp(t *testing.T, h Harness, session string, touch tracklink.Touch, m tracklink.Model, ttl time.Duration) tracklink.StampResult {
+func stamp(t *testing.T, h *env, session string, touch tracklink.Touch, m tracklink.Model, ttl time.Duration) tracklink.StampResult {
 	t.Helper()
-	r, err := h.Store.Stamp(t.Context(), tracklink.Stamp{Session: session, Touch: touch, Model: m, TTL: ttl})
+	r, err := h.Sessions.Stamp(t.Context(), tracklink.Stamp{Session: session, Touch: touch, Model: m, TTL: ttl})
 	if err != nil {
 		t.Fatalf("Stamp(%s, %s): %v", session, touch.Key(), err)
 	}
 	return r
 }
 
+// visit counts one visit of touch from a fresh session: by stamping it (an
+// all-in-one store; the stamp must count under the touch's key) or with
+// CountVisits.
+func visit(t *testing.T, h *env, session string, touch tracklink.Touch) {
+	t.Helper()
+	if h.StampCounts {
+		stampWant(t, h, session, touch, tracklink.LastTouch, touch.Key(), true)
+		return
+	}
+	v := tracklink.VisitCount{Event: touch.Event, Day: tracklink.Day(touch.At), Key: touch.Key(), Promoter: touch.PromoterCode(), N: 1}
+	if err := h.Counter.CountVisits(t.Context(), []tracklink.VisitCount{v}); err != nil {
+		t.Fatalf("CountVisits(%+v): %v", v, err)
+	}
+}
+
 // stampWant stamps and checks the merged touch's key and Counted.
-func stampWant(t *testing.T, h Harness, session string, touch tracklink.Touch, m tracklink.Model, wantKey string, wantCounted bool) {
+func stampWant(t *testing.T, h *env, session string, touch tracklink.Touch, m tracklink.Model, wantKey string, wantCounted bool) {
 	t.Helper()
 	r := stamp(t, h, session, touch, m, longTTL)
 	if r.Current.Key() != wantKey || r.Counted != wantCounted {
@@ -106,9 +121,9 @@ func attributionEqual(a, b tracklink.Attribution) bool {
 	return a == b
 }
 
-func touches(t *testing.T, h Harness, session, event string) (ev, site *tracklink.Touch) {
+func touches(t *testing.T, h *env, session, event string) (ev, site *tracklink.Touch) {
 	t.Helper()
-	ev, site, err := h.Store.Touches(t.Context(), session, event)
+	ev, site, err := h.Sessions.Touches(t.Context(), session, event)
 	if err != nil {
 		t.Fatalf("Touches(%s, %q): %v", session, event, err)
 	}
@@ -124,7 +139,7 @@ func keyOf(p *tracklink.Touch) string {
 
 // wantTouches checks the keys of the session's event and site-wide touches
 // ("<nil>" for absent).
-func wantTouches(t *testing.T, h Harness, session, event, wantEvent, wantSite string) {
+func wantTouches(t *testing.T, h *env, session, event, wantEvent, wantSite string) {
 	t.Helper()
 	ev, site := touches(t, h, session, event)
 	if keyOf(ev) != wantEvent || keyOf(site) != wantSite {
@@ -155,27 +170,27 @@ func noTouch(event string) tracklink.Touch {
 	return tracklink.Touch{Channel: tracklink.ChannelDirect, Source: "direct", Event: event, Evidence: "no touch"}
 }
 
-func record(t *testing.T, h Harness, a tracklink.Attribution) tracklink.Record {
+func record(t *testing.T, h *env, a tracklink.Attribution) tracklink.Record {
 	t.Helper()
-	r, err := h.Store.Record(t.Context(), a)
+	r, err := h.Ledger.Record(t.Context(), a)
 	if err != nil {
 		t.Fatalf("Record(%s): %v", a.OrderID, err)
 	}
 	return r
 }
 
-func refund(t *testing.T, h Harness, id string, at time.Time) (tracklink.Record, bool) {
+func refund(t *testing.T, h *env, id string, at time.Time) (tracklink.Record, bool) {
 	t.Helper()
-	r, ok, err := h.Store.Refund(t.Context(), id, at)
+	r, ok, err := h.Ledger.Refund(t.Context(), id, at)
 	if err != nil {
 		t.Fatalf("Refund(%s): %v", id, err)
 	}
 	return r, ok
 }
 
-func ack(t *testing.T, h Harness, id string, kind tracklink.HookKind) {
+func ack(t *testing.T, h *env, id string, kind tracklink.HookKind) {
 	t.Helper()
-	if err := h.Store.Ack(t.Context(), id, kind); err != nil {
+	if err := h.Ledger.Ack(t.Context(), id, kind); err != nil {
 		t.Fatalf("Ack(%s, %s): %v", id, kind, err)
 	}
 }
@@ -239,9 +254,9 @@ type src struct {
 // wantTraffic checks EventTraffic: exactly the rows in want (all-zero rows
 // the store returns are ignored), in order (visits descending, then key),
 // with Channel and Source matching the key.
-func wantTraffic(t *testing.T, h Harness, event, from, to string, want ...src) {
+func wantTraffic(t *testing.T, h *env, event, from, to string, want ...src) {
 	t.Helper()
-	got, err := h.Store.EventTraffic(t.Context(), event, from, to)
+	got, err := h.Ledger.EventTraffic(t.Context(), event, from, to)
 	if err != nil {
 		t.Fatalf("EventTraffic(%q, %q, %q): %v", event, from, to, err)
 	}
@@ -292,9 +307,9 @@ func dc(day string, c tracklink.Counts) tracklink.DayCounts {
 }
 
 // promoterStats returns PromoterStats of one code.
-func promoterStats(t *testing.T, h Harness, code string) tracklink.PromoterStats {
+func promoterStats(t *testing.T, h *env, code string) tracklink.PromoterStats {
 	t.Helper()
-	ps, err := h.Store.PromoterStats(t.Context(), []string{code})
+	ps, err := h.Ledger.PromoterStats(t.Context(), []string{code})
 	if err != nil {
 		t.Fatalf("PromoterStats(%q): %v", code, err)
 	}
@@ -330,10 +345,10 @@ func wantPromoterStats(t *testing.T, got tracklink.PromoterStats, code string, t
 }
 
 // orders lists Orders(event).
-func orders(t *testing.T, h Harness, event string) []tracklink.Attribution {
+func orders(t *testing.T, h *env, event string) []tracklink.Attribution {
 	t.Helper()
 	var as []tracklink.Attribution
-	err := h.Store.Orders(t.Context(), event, func(a tracklink.Attribution) error {
+	err := h.Ledger.Orders(t.Context(), event, func(a tracklink.Attribution) error {
 		as = append(as, a)
 		return nil
 	})

@@ -1,7 +1,23 @@
-// Package tracklinktest holds the conformance suite every tracklink store
-// runs (TestStore, modelled on testing/fstest.TestFS) and a fake Clock.
+// Package tracklinktest holds the conformance suites tracklink stores run,
+// one per role of the store contract, modelled on testing/fstest.TestFS,
+// and a fake Clock:
 //
-// An adapter's test runs the suite like this:
+//   - TestSessionStore: a tracklink.SessionStore (touches, scopes, visit
+//     marks, expiry);
+//   - TestLedger: a tracklink.LedgerStore's ledger and visit counting
+//     (exactly once, refunds, the outbox, caps), read back through its
+//     reports;
+//   - TestReports: its reports (ranges, promoter figures, summaries,
+//     rankings, recent orders);
+//   - TestRegistry: its registry (promoters, promo codes, groups,
+//     deletion, links);
+//   - TestFeed: a LedgerStore that also implements tracklink.Feed;
+//   - TestStore: an all-in-one store (memstore, redisstore, or a
+//     tracklink.Compose whose visits are counted synchronously): all of the
+//     above, with visits counted by Stamp, plus CountVisits when the store
+//     has it.
+//
+// An adapter's test runs the suites of the roles it implements:
 //
 //	func TestStore(t *testing.T) {
 //		tracklinktest.TestStore(t, func(t *testing.T) tracklinktest.Harness {
@@ -11,8 +27,14 @@
 //		})
 //	}
 //
-// What the suite holds every store to, beyond the doc comments of
-// tracklink.Store and tracklink.ReportStore:
+//	func TestLedger(t *testing.T) {
+//		tracklinktest.TestLedger(t, func(t *testing.T) tracklinktest.LedgerHarness {
+//			return tracklinktest.LedgerHarness{Store: newStore(t)}
+//		})
+//	}
+//
+// What the suites hold every store to, beyond the doc comments of the
+// tracklink interfaces:
 //
 //   - Figures are compared exactly. A revenue currency whose amount is zero
 //     counts as absent, and EventTraffic rows whose figures are all zero are
@@ -49,7 +71,7 @@ import (
 	"github.com/tracklink/tracklink"
 )
 
-// Harness is what an adapter's test hands to TestStore.
+// Harness is what an all-in-one store's test hands to TestStore.
 type Harness struct {
 	Store interface {
 		tracklink.Store
@@ -70,72 +92,221 @@ type Harness struct {
 	MaxSources int
 }
 
+// SessionHarness is what a session store's test hands to TestSessionStore.
+type SessionHarness struct {
+	Store tracklink.SessionStore
+	// Advance and Now are Harness's.
+	Advance func(d time.Duration)
+	Now     func() time.Time
+}
+
+// LedgerHarness is what a durable store's test hands to TestLedger,
+// TestReports, TestRegistry and TestFeed.
+type LedgerHarness struct {
+	Store tracklink.LedgerStore
+	// Now is the time the store believes it is; nil means time.Now.
+	Now func() time.Time
+	// MaxSources is Harness's.
+	MaxSources int
+}
+
 // DefaultMaxSources is the cap on distinct source keys per event that
 // stores default to, and that Harness.MaxSources 0 stands for.
-const DefaultMaxSources = 1000
+const DefaultMaxSources = tracklink.DefaultMaxSources
 
 // OtherKey is the source key visits and orders count under once their
 // event reached the cap on distinct source keys.
-const OtherKey = "referral|~other"
+const OtherKey = tracklink.OtherKey
 
-// TestStore runs the conformance suite. newHarness is called once per
-// subtest and must give an empty, isolated store (a unique key prefix on a
-// shared Redis). Subtests do not run in parallel with each other; the store
-// is hit concurrently inside the concurrency subtests, so run the suite
-// under -race.
+// env is what a subtest works on: the roles the suite gives it.
+type env struct {
+	Sessions tracklink.SessionStore // nil outside TestSessionStore and TestStore
+	Ledger   durable                // nil in TestSessionStore
+	Counter  tracklink.VisitCounter // nil when the store cannot count visits apart
+	Feed     tracklink.Feed
+	// StampCounts is set when Stamp counts visits on Ledger (an
+	// all-in-one store): visits are made by stamping, and session
+	// subtests check the figures too. Otherwise visits are counted with
+	// Counter.CountVisits.
+	StampCounts bool
+	Advance     func(d time.Duration)
+	Now         func() time.Time
+	MaxSources  int
+}
+
+type durable interface {
+	tracklink.Ledger
+	tracklink.Registry
+	tracklink.Reports
+}
+
+// figures reports whether the subtest can read what Stamp counted.
+func (h *env) figures() bool { return h.StampCounts && h.Ledger != nil }
+
+type subtest struct {
+	name string
+	f    func(t *testing.T, h *env)
+}
+
+var (
+	sessionTests = []subtest{
+		{"Stamp/Ranking", testRanking},
+		{"Stamp/FirstTouch", testFirstTouch},
+		{"Stamp/Scope", testScope},
+		{"Stamp/VisitDedup", testVisitDedup},
+		{"Stamp/Expiry", testExpiry},
+		{"Stamp/SlidingExpiry", testSlidingExpiry},
+		{"Stamp/Concurrent", testStampConcurrent},
+		{"Stamp/MarkOnly", testMarkOnly},
+		{"Touches/Copies", testTouchCopies},
+	}
+	// visitTests run with visits made by Stamp in TestStore, and by
+	// CountVisits in TestLedger (and in TestStore for a store that has
+	// it).
+	visitTests = []subtest{
+		{"SourceCap", testStampSourceCap},
+		{"PromoterRegistry", testStampPromoterRegistry},
+	}
+	ledgerTests = []subtest{
+		{"Record/Once", testRecordOnce},
+		{"Record/Unattributed", testRecordUnattributed},
+		{"Record/Refund", testRefund},
+		{"Record/RefundBeforeRecord", testRefundBeforeRecord},
+		{"Record/Outbox", testOutbox},
+		{"Record/Concurrent", testRecordConcurrent},
+		{"Record/Excluded", testExcluded},
+		{"Record/SourceCap", testRecordSourceCap},
+		{"Record/Invalid", testRecordInvalid},
+	}
+	countTests = []subtest{
+		{"CountVisits/Batch", testCountVisits},
+	}
+	reportTests = []subtest{
+		{"Report/EventTraffic", testEventTraffic},
+		{"Report/EventDays", testEventDays},
+		{"Report/Promoter", testPromoterReports},
+		{"Report/Orders", testOrders},
+		{"Report/BadRanges", testBadRanges},
+		{"Report/PromoterSummary", testPromoterSummary},
+		{"Report/SummaryRegistry", testSummaryRegistry},
+		{"Report/PromoterRanking", testPromoterRanking},
+		{"Report/RecentOrders", testRecentOrders},
+	}
+	registryTests = []subtest{
+		{"Registry/Promoters", testPromoters},
+		{"Registry/PromoCodes", testPromoCodes},
+		{"Registry/Groups", testGroups},
+		{"Registry/DeletePromoter", testDeletePromoter},
+		{"Registry/Links", testLinks},
+	}
+	feedTests = []subtest{
+		{"Subscribe", testSubscribe},
+	}
+)
+
+func runAll(t *testing.T, tests []subtest, prefix string, newEnv func(t *testing.T) *env) {
+	t.Helper()
+	for _, st := range tests {
+		t.Run(prefix+st.name, func(t *testing.T) { st.f(t, newEnv(t)) })
+	}
+}
+
+// TestStore runs every suite on an all-in-one store: the session side and
+// the durable side in one value, Stamp counting visits. newHarness is
+// called once per subtest and must give an empty, isolated store (a
+// unique key prefix on a shared Redis). Subtests do not run in parallel
+// with each other; the store is hit concurrently inside the concurrency
+// subtests, so run the suite under -race.
+//
+// When the store also implements tracklink.VisitCounter, the visit
+// subtests run a second time counting visits with CountVisits.
 func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Helper()
-	run := func(name string, f func(t *testing.T, h Harness)) {
-		t.Helper()
-		t.Run(name, func(t *testing.T) {
+	newEnv := func(stampCounts bool) func(t *testing.T) *env {
+		return func(t *testing.T) *env {
 			h := newHarness(t)
 			if h.Store == nil || h.Advance == nil || h.Now == nil {
 				t.Fatal("tracklinktest: newHarness returned a Harness with a nil field")
 			}
-			f(t, h)
-		})
+			e := &env{Sessions: h.Store, Ledger: h.Store, Feed: h.Store, StampCounts: stampCounts,
+				Advance: h.Advance, Now: h.Now, MaxSources: h.MaxSources}
+			e.Counter, _ = h.Store.(tracklink.VisitCounter)
+			if !stampCounts && e.Counter == nil {
+				t.Skip("the store does not implement tracklink.VisitCounter")
+			}
+			return e
+		}
 	}
+	runAll(t, sessionTests, "", newEnv(true))
+	runAll(t, visitTests, "Stamp/", newEnv(true))
+	runAll(t, ledgerTests, "", newEnv(true))
+	runAll(t, reportTests, "", newEnv(true))
+	runAll(t, registryTests, "", newEnv(true))
+	runAll(t, feedTests, "", newEnv(true))
+	runAll(t, visitTests, "CountVisits/", newEnv(false))
+	runAll(t, countTests, "", newEnv(false))
+}
 
-	// Stamp: merging, scoping, visit counting and expiry.
-	run("Stamp/Ranking", testRanking)
-	run("Stamp/FirstTouch", testFirstTouch)
-	run("Stamp/Scope", testScope)
-	run("Stamp/VisitDedup", testVisitDedup)
-	run("Stamp/Expiry", testExpiry)
-	run("Stamp/SlidingExpiry", testSlidingExpiry)
-	run("Stamp/Concurrent", testStampConcurrent)
-	run("Stamp/SourceCap", testStampSourceCap)
-	run("Stamp/PromoterRegistry", testStampPromoterRegistry)
-	run("Touches/Copies", testTouchCopies)
+// TestSessionStore runs the session side's suite: merging, scoping, visit
+// marks (StampResult.Counted), MarkOnly and expiry. The store need not keep
+// any figures.
+func TestSessionStore(t *testing.T, newHarness func(t *testing.T) SessionHarness) {
+	t.Helper()
+	runAll(t, sessionTests, "", func(t *testing.T) *env {
+		h := newHarness(t)
+		if h.Store == nil || h.Advance == nil || h.Now == nil {
+			t.Fatal("tracklinktest: newHarness returned a SessionHarness with a nil field")
+		}
+		return &env{Sessions: h.Store, Advance: h.Advance, Now: h.Now}
+	})
+}
 
-	// Record, Refund and Ack: exactly once.
-	run("Record/Once", testRecordOnce)
-	run("Record/Unattributed", testRecordUnattributed)
-	run("Record/Refund", testRefund)
-	run("Record/RefundBeforeRecord", testRefundBeforeRecord)
-	run("Record/Outbox", testOutbox)
-	run("Record/Concurrent", testRecordConcurrent)
-	run("Record/Excluded", testExcluded)
-	run("Record/SourceCap", testRecordSourceCap)
+func ledgerEnv(newHarness func(t *testing.T) LedgerHarness, needFeed bool) func(t *testing.T) *env {
+	return func(t *testing.T) *env {
+		h := newHarness(t)
+		if h.Store == nil {
+			t.Fatal("tracklinktest: newHarness returned a LedgerHarness with a nil Store")
+		}
+		if h.Now == nil {
+			h.Now = time.Now
+		}
+		e := &env{Ledger: h.Store, Counter: h.Store, Now: h.Now, MaxSources: h.MaxSources,
+			Advance: func(time.Duration) { t.Fatal("tracklinktest: a ledger subtest advanced the clock") }}
+		e.Feed, _ = h.Store.(tracklink.Feed)
+		if needFeed && e.Feed == nil {
+			t.Fatal("tracklinktest: the store does not implement tracklink.Feed")
+		}
+		return e
+	}
+}
 
-	// Reports read back what Stamp and Record counted.
-	run("Report/EventTraffic", testEventTraffic)
-	run("Report/EventDays", testEventDays)
-	run("Report/Promoter", testPromoterReports)
-	run("Report/Orders", testOrders)
-	run("Report/BadRanges", testBadRanges)
-	run("Report/PromoterSummary", testPromoterSummary)
-	run("Report/SummaryRegistry", testSummaryRegistry)
-	run("Report/PromoterRanking", testPromoterRanking)
-	run("Report/RecentOrders", testRecentOrders)
+// TestLedger runs the ledger's suite on a durable store: Record, Refund,
+// Ack and Attribution exactly once, the outbox, the cap of sources, and
+// CountVisits (caps, registered promoters, batches), read back through
+// the store's reports.
+func TestLedger(t *testing.T, newHarness func(t *testing.T) LedgerHarness) {
+	t.Helper()
+	newEnv := ledgerEnv(newHarness, false)
+	runAll(t, ledgerTests, "", newEnv)
+	runAll(t, visitTests, "CountVisits/", newEnv)
+	runAll(t, countTests, "", newEnv)
+}
 
-	// Registry.
-	run("Registry/Promoters", testPromoters)
-	run("Registry/PromoCodes", testPromoCodes)
-	run("Registry/Groups", testGroups)
-	run("Registry/DeletePromoter", testDeletePromoter)
-	run("Registry/Links", testLinks)
+// TestReports runs the reports' suite on a durable store.
+func TestReports(t *testing.T, newHarness func(t *testing.T) LedgerHarness) {
+	t.Helper()
+	runAll(t, reportTests, "", ledgerEnv(newHarness, false))
+}
 
-	// Live feed.
-	run("Subscribe", testSubscribe)
+// TestRegistry runs the registry's suite on a durable store.
+func TestRegistry(t *testing.T, newHarness func(t *testing.T) LedgerHarness) {
+	t.Helper()
+	runAll(t, registryTests, "", ledgerEnv(newHarness, false))
+}
+
+// TestFeed runs the live feed's suite on a durable store that implements
+// tracklink.Feed.
+func TestFeed(t *testing.T, newHarness func(t *testing.T) LedgerHarness) {
+	t.Helper()
+	runAll(t, feedTests, "", ledgerEnv(newHarness, true))
 }

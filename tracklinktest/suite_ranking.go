@@ -10,9 +10,9 @@ import (
 )
 
 // wantSummary checks PromoterSummary(group).
-func wantSummary(t *testing.T, h Harness, group string, promoters, active int, totals tracklink.Counts) {
+func wantSummary(t *testing.T, h *env, group string, promoters, active int, totals tracklink.Counts) {
 	t.Helper()
-	got, err := h.Store.PromoterSummary(t.Context(), group)
+	got, err := h.Ledger.PromoterSummary(t.Context(), group)
 	if err != nil {
 		t.Fatalf("PromoterSummary(%q): %v", group, err)
 	}
@@ -24,9 +24,9 @@ func wantSummary(t *testing.T, h Harness, group string, promoters, active int, t
 
 // ranking returns the codes of PromoterRanking(group, offset, limit) and
 // the rows.
-func ranking(t *testing.T, h Harness, group string, offset, limit int) ([]string, []tracklink.PromoterStats) {
+func ranking(t *testing.T, h *env, group string, offset, limit int) ([]string, []tracklink.PromoterStats) {
 	t.Helper()
-	rows, err := h.Store.PromoterRanking(t.Context(), group, offset, limit)
+	rows, err := h.Ledger.PromoterRanking(t.Context(), group, offset, limit)
 	for _, r := range rows {
 		if r.Promoter.Code != r.Stats.Code {
 			t.Errorf("PromoterRanking row: promoter %q with figures of %q", r.Promoter.Code, r.Stats.Code)
@@ -44,7 +44,7 @@ func ranking(t *testing.T, h Harness, group string, offset, limit int) ([]string
 	return codes, stats
 }
 
-func wantRanking(t *testing.T, h Harness, group string, offset, limit int, want ...string) {
+func wantRanking(t *testing.T, h *env, group string, offset, limit int, want ...string) {
 	t.Helper()
 	if got, _ := ranking(t, h, group, offset, limit); !slices.Equal(got, want) {
 		t.Errorf("PromoterRanking(%q, %d, %d) = %v, want %v", group, offset, limit, got, want)
@@ -53,13 +53,13 @@ func wantRanking(t *testing.T, h Harness, group string, offset, limit int, want 
 
 // seedRanking registers ana (crew, vip), bob (crew), cy (vip) and dan (no
 // group) and records sales for them and for eve, who is not registered.
-func seedRanking(t *testing.T, h Harness) {
+func seedRanking(t *testing.T, h *env) {
 	t.Helper()
 	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana", Groups: []string{"crew", "vip"}})
 	savePromoter(t, h, tracklink.Promoter{Code: "bob", Name: "Bob", Groups: []string{"crew"}})
 	savePromoter(t, h, tracklink.Promoter{Code: "cy", Name: "Cy", Groups: []string{"vip"}})
 	savePromoter(t, h, tracklink.Promoter{Code: "dan", Name: "Dan"})
-	stampWant(t, h, sessionRef(1), promoterTouch("ana", "ev", base), tracklink.LastTouch, "promoter|ana", true)
+	visit(t, h, sessionRef(1), promoterTouch("ana", "ev", base))
 	record(t, h, order("rk-1", "ev", promoterTouch("ana", "ev", base), 2, 0, 5000, "EUR", base))
 	record(t, h, order("rk-2", "other", promoterTouch("ana", "other", base), 1, 1, 300, "USD", base))
 	record(t, h, order("rk-3", "ev", promoterTouch("bob", "ev", base), 3, 0, 4500, "EUR", base))
@@ -70,7 +70,7 @@ func seedRanking(t *testing.T, h Harness) {
 	record(t, h, order("rk-6", "ev", promoterTouch("dan", "ev", base), 0, 2, 6000, "EUR", base))
 }
 
-func testPromoterSummary(t *testing.T, h Harness) {
+func testPromoterSummary(t *testing.T, h *env) {
 	ctx := t.Context()
 	// nothing registered yet
 	wantSummary(t, h, "", 0, 0, counts(0, 0, 0, 0))
@@ -85,7 +85,7 @@ func testPromoterSummary(t *testing.T, h Harness) {
 	// a group nobody is in, or a name no group can have, is empty
 	wantSummary(t, h, "nope", 0, 0, counts(0, 0, 0, 0))
 	wantSummary(t, h, strings.Repeat("g", 100), 0, 0, counts(0, 0, 0, 0))
-	if err := h.Store.SaveGroup(ctx, "empty"); err != nil {
+	if err := h.Ledger.SaveGroup(ctx, "empty"); err != nil {
 		t.Fatalf("SaveGroup: %v", err)
 	}
 	wantSummary(t, h, "empty", 0, 0, counts(0, 0, 0, 0))
@@ -114,7 +114,7 @@ func testPromoterSummary(t *testing.T, h Harness) {
 	wantSummary(t, h, "", 5, 2, counts(0, 3, 8, 3, "EUR", 12500, "USD", 300))
 }
 
-func testSummaryRegistry(t *testing.T, h Harness) {
+func testSummaryRegistry(t *testing.T, h *env) {
 	ctx := t.Context()
 	seedRanking(t, h)
 	anaT := counts(0, 2, 3, 1, "EUR", 5000, "USD", 300)
@@ -132,7 +132,7 @@ func testSummaryRegistry(t *testing.T, h Harness) {
 	wantRanking(t, h, "vip", 0, 10, "ana", "bob", "cy")
 
 	// a rename moves the whole group
-	if err := h.Store.RenameGroup(ctx, "vip", "stars"); err != nil {
+	if err := h.Ledger.RenameGroup(ctx, "vip", "stars"); err != nil {
 		t.Fatalf("RenameGroup: %v", err)
 	}
 	wantSummary(t, h, "vip", 0, 0, counts(0, 0, 0, 0))
@@ -140,13 +140,13 @@ func testSummaryRegistry(t *testing.T, h Harness) {
 	wantRanking(t, h, "vip", 0, 10)
 	wantRanking(t, h, "stars", 0, 10, "ana", "bob", "cy")
 	// renaming onto an existing group merges: ana, in both, counts once
-	if err := h.Store.RenameGroup(ctx, "crew", "stars"); err != nil {
+	if err := h.Ledger.RenameGroup(ctx, "crew", "stars"); err != nil {
 		t.Fatalf("RenameGroup onto an existing group: %v", err)
 	}
 	wantSummary(t, h, "crew", 0, 0, counts(0, 0, 0, 0))
 	wantSummary(t, h, "stars", 3, 2, counts(0, 3, 6, 1, "EUR", 9500, "USD", 300))
 	// deleting a group leaves its members registered
-	if err := h.Store.DeleteGroup(ctx, "stars"); err != nil {
+	if err := h.Ledger.DeleteGroup(ctx, "stars"); err != nil {
 		t.Fatalf("DeleteGroup: %v", err)
 	}
 	wantSummary(t, h, "stars", 0, 0, counts(0, 0, 0, 0))
@@ -156,7 +156,7 @@ func testSummaryRegistry(t *testing.T, h Harness) {
 
 	// a deleted promoter leaves every sum and ranking
 	savePromoter(t, h, tracklink.Promoter{Code: "bob", Name: "Bob", Groups: []string{"crew"}})
-	if err := h.Store.DeletePromoter(ctx, "ana"); err != nil {
+	if err := h.Ledger.DeletePromoter(ctx, "ana"); err != nil {
 		t.Fatalf("DeletePromoter: %v", err)
 	}
 	wantSummary(t, h, "", 3, 1, counts(0, 1, 3, 2, "EUR", 4500))
@@ -167,13 +167,13 @@ func testSummaryRegistry(t *testing.T, h Harness) {
 	wantSummary(t, h, "crew", 2, 1, bobT)
 	wantRanking(t, h, "crew", 0, 10, "bob", "ana")
 	// deleting a code nobody registered, with sales, changes no summary
-	if err := h.Store.DeletePromoter(ctx, "eve"); err != nil {
+	if err := h.Ledger.DeletePromoter(ctx, "eve"); err != nil {
 		t.Fatalf("DeletePromoter(eve): %v", err)
 	}
 	wantSummary(t, h, "", 4, 1, counts(0, 1, 3, 2, "EUR", 4500))
 }
 
-func testPromoterRanking(t *testing.T, h Harness) {
+func testPromoterRanking(t *testing.T, h *env) {
 	ctx := t.Context()
 	wantRanking(t, h, "", 0, 10)
 	seedRanking(t, h)
@@ -214,20 +214,20 @@ func testPromoterRanking(t *testing.T, h Harness) {
 
 	// bad pages are refused
 	for _, p := range []struct{ offset, limit int }{{0, 0}, {0, -1}, {0, 1001}, {-1, 10}} {
-		if _, err := h.Store.PromoterRanking(ctx, "", p.offset, p.limit); err == nil {
+		if _, err := h.Ledger.PromoterRanking(ctx, "", p.offset, p.limit); err == nil {
 			t.Errorf("PromoterRanking(offset %d, limit %d): no error", p.offset, p.limit)
 		}
 	}
-	if _, err := h.Store.PromoterRanking(ctx, "", 0, 1000); err != nil {
+	if _, err := h.Ledger.PromoterRanking(ctx, "", 0, 1000); err != nil {
 		t.Errorf("PromoterRanking(limit 1000): %v", err)
 	}
 }
 
-func testRecentOrders(t *testing.T, h Harness) {
+func testRecentOrders(t *testing.T, h *env) {
 	ctx := t.Context()
 	recent := func(event string, limit int) []string {
 		t.Helper()
-		as, err := h.Store.RecentOrders(ctx, event, limit)
+		as, err := h.Ledger.RecentOrders(ctx, event, limit)
 		if err != nil {
 			t.Fatalf("RecentOrders(%q, %d): %v", event, limit, err)
 		}
@@ -268,20 +268,20 @@ func testRecentOrders(t *testing.T, h Harness) {
 		t.Errorf("RecentOrders(nothing) = %v, want none", got)
 	}
 	// refunded orders are listed as they are stored
-	as, err := h.Store.RecentOrders(ctx, "ev", 2)
+	as, err := h.Ledger.RecentOrders(ctx, "ev", 2)
 	if err != nil || len(as) != 2 {
 		t.Fatalf("RecentOrders(ev, 2) = %v, %v", as, err)
 	}
-	want, _, _ := h.Store.Attribution(ctx, "r3")
+	want, _, _ := h.Ledger.Attribution(ctx, "r3")
 	if !as[1].Refunded || !attributionEqual(as[1], want) {
 		t.Errorf("RecentOrders(ev)[1] = %+v, want %+v", as[1], want)
 	}
 	for _, limit := range []int{0, -1, 1001} {
-		if _, err := h.Store.RecentOrders(ctx, "", limit); err == nil {
+		if _, err := h.Ledger.RecentOrders(ctx, "", limit); err == nil {
 			t.Errorf("RecentOrders(limit %d): no error", limit)
 		}
 	}
-	if _, err := h.Store.RecentOrders(ctx, "Bad Event", 10); err == nil {
+	if _, err := h.Ledger.RecentOrders(ctx, "Bad Event", 10); err == nil {
 		t.Error("RecentOrders(\"Bad Event\"): no error")
 	}
 }

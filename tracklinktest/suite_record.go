@@ -1,7 +1,9 @@
 package tracklinktest
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,7 +12,7 @@ import (
 	"github.com/tracklink/tracklink"
 )
 
-func testRecordOnce(t *testing.T, h Harness) {
+func testRecordOnce(t *testing.T, h *env) {
 	a := order("ord-1", "ev", promoterTouch("ana", "ev", base.Add(-time.Hour)), 2, 1, 5000, "EUR", base)
 	r := record(t, h, a)
 	if !r.Applied || !attributionEqual(r.Attribution, a) {
@@ -28,11 +30,11 @@ func testRecordOnce(t *testing.T, h Harness) {
 	// the hook has not been acknowledged yet: it is still owed
 	wantPending(t, "duplicate Record", r.Pending, tracklink.HookAttributed)
 
-	got, ok, err := h.Store.Attribution(t.Context(), "ord-1")
+	got, ok, err := h.Ledger.Attribution(t.Context(), "ord-1")
 	if err != nil || !ok || !attributionEqual(got, a) {
 		t.Errorf("Attribution(ord-1) = %+v, %v, %v; want the first one", got, ok, err)
 	}
-	if _, ok, err := h.Store.Attribution(t.Context(), "ord-missing"); ok || err != nil {
+	if _, ok, err := h.Ledger.Attribution(t.Context(), "ord-missing"); ok || err != nil {
 		t.Errorf("Attribution(ord-missing): ok %v, err %v; want false, nil", ok, err)
 	}
 	wantTraffic(t, h, "ev", "", "", src{"promoter|ana", counts(0, 1, 2, 1, "EUR", 5000)})
@@ -40,7 +42,7 @@ func testRecordOnce(t *testing.T, h Harness) {
 		map[string]tracklink.Counts{"ev": counts(0, 1, 2, 1, "EUR", 5000)})
 }
 
-func testRecordUnattributed(t *testing.T, h Harness) {
+func testRecordUnattributed(t *testing.T, h *env) {
 	a := order("ord-1", "ev", noTouch("ev"), 3, 0, 4500, "USD", base)
 	r := record(t, h, a)
 	if !r.Applied {
@@ -50,12 +52,12 @@ func testRecordUnattributed(t *testing.T, h Harness) {
 	wantTraffic(t, h, "ev", "", "", src{"direct|direct", counts(0, 1, 3, 0, "USD", 4500)})
 }
 
-func testRefund(t *testing.T, h Harness) {
+func testRefund(t *testing.T, h *env) {
 	ctx := t.Context()
 	// a visit and two orders on the (registered) promoter; one of them is
 	// refunded
 	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
-	stamp(t, h, sessionRef(1), promoterTouch("ana", "ev", base), tracklink.LastTouch, longTTL)
+	visit(t, h, sessionRef(1), promoterTouch("ana", "ev", base))
 	a := order("ord-1", "ev", promoterTouch("ana", "ev", base), 2, 1, 5000, "EUR", base)
 	b := order("ord-2", "ev", promoterTouch("ana", "ev", base), 1, 0, 2500, "EUR", base.Add(24*time.Hour))
 	record(t, h, a)
@@ -74,12 +76,12 @@ func testRefund(t *testing.T, h Harness) {
 	wantPending(t, "Refund", r.Pending, tracklink.HookRefunded)
 
 	wantTraffic(t, h, "ev", "", "", src{"promoter|ana", counts(1, 1, 1, 0, "EUR", 2500)})
-	days, err := h.Store.EventDays(ctx, "ev", day0, day2)
+	days, err := h.Ledger.EventDays(ctx, "ev", day0, day2)
 	wantDays(t, "EventDays after refund", days, err,
 		dc(day0, counts(1, 0, 0, 0)), dc(day1, counts(0, 1, 1, 0, "EUR", 2500)), dc(day2, counts(0, 0, 0, 0)))
 	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(1, 1, 1, 0, "EUR", 2500),
 		map[string]tracklink.Counts{"ev": counts(1, 1, 1, 0, "EUR", 2500)})
-	pd, err := h.Store.PromoterDays(ctx, "ana", day0, day1)
+	pd, err := h.Ledger.PromoterDays(ctx, "ana", day0, day1)
 	wantDays(t, "PromoterDays after refund", pd, err, dc(day0, counts(1, 0, 0, 0)), dc(day1, counts(0, 1, 1, 0, "EUR", 2500)))
 
 	// a second refund changes nothing and still owes the unacknowledged hook
@@ -99,7 +101,7 @@ func testRefund(t *testing.T, h Harness) {
 		t.Errorf("Record after Refund: Applied %v Refunded %v; want false, true", rec.Applied, rec.Attribution.Refunded)
 	}
 	wantTraffic(t, h, "ev", "", "", src{"promoter|ana", counts(1, 1, 1, 0, "EUR", 2500)})
-	got, ok, err := h.Store.Attribution(ctx, "ord-1")
+	got, ok, err := h.Ledger.Attribution(ctx, "ord-1")
 	if err != nil || !ok || !got.Refunded {
 		t.Errorf("Attribution(ord-1) = %+v, %v, %v; want refunded", got, ok, err)
 	}
@@ -111,13 +113,13 @@ func testRefund(t *testing.T, h Harness) {
 		map[string]tracklink.Counts{"ev": counts(1, 0, 0, 0)})
 }
 
-func testRefundBeforeRecord(t *testing.T, h Harness) {
+func testRefundBeforeRecord(t *testing.T, h *env) {
 	refundAt := base.Add(time.Minute)
 	r, ok := refund(t, h, "ord-1", refundAt)
 	if ok || r.Applied {
 		t.Errorf("Refund of an unknown order: ok %v Applied %v; want false, false", ok, r.Applied)
 	}
-	if _, ok, _ := h.Store.Attribution(t.Context(), "ord-1"); ok {
+	if _, ok, _ := h.Ledger.Attribution(t.Context(), "ord-1"); ok {
 		t.Errorf("Attribution after an early refund: ok true, want false")
 	}
 	// the late order is stored as refunded and counts nothing
@@ -144,7 +146,7 @@ func testRefundBeforeRecord(t *testing.T, h Harness) {
 	}
 }
 
-func testOutbox(t *testing.T, h Harness) {
+func testOutbox(t *testing.T, h *env) {
 	a := order("ord-1", "ev", campaignTouch("newsletter", "ev", base), 1, 0, 1000, "EUR", base)
 	r := record(t, h, a)
 	wantPending(t, "Record", r.Pending, tracklink.HookAttributed)
@@ -170,7 +172,7 @@ func testOutbox(t *testing.T, h Harness) {
 	wantPending(t, "Record(ord-2)", r.Pending, tracklink.HookUnattributed)
 }
 
-func testRecordConcurrent(t *testing.T, h Harness) {
+func testRecordConcurrent(t *testing.T, h *env) {
 	const (
 		n          = 200
 		deliveries = 3
@@ -186,7 +188,7 @@ func testRecordConcurrent(t *testing.T, h Harness) {
 				}
 				a := order(fmt.Sprintf("ord-%03d", i), "ev", touch, 2, 1, 1000, "EUR", base)
 				a.Revenue += int64(d) // a later delivery's figures must never count
-				r, err := h.Store.Record(t.Context(), a)
+				r, err := h.Ledger.Record(t.Context(), a)
 				if err != nil {
 					t.Errorf("Record: %v", err)
 					return
@@ -206,7 +208,7 @@ func testRecordConcurrent(t *testing.T, h Harness) {
 	for range 2 {
 		for i := 0; i < n; i += 2 {
 			wg.Go(func() {
-				r, _, err := h.Store.Refund(t.Context(), fmt.Sprintf("ord-%03d", i), base)
+				r, _, err := h.Ledger.Refund(t.Context(), fmt.Sprintf("ord-%03d", i), base)
 				if err != nil {
 					t.Errorf("Refund: %v", err)
 					return
@@ -235,7 +237,7 @@ func testRecordConcurrent(t *testing.T, h Harness) {
 	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(0, 0, 0, 0), nil)
 }
 
-func testExcluded(t *testing.T, h Harness) {
+func testExcluded(t *testing.T, h *env) {
 	// resold and transferred tickets are recorded, never counted as sales;
 	// an order with no primary tickets counts its excluded tickets only (no
 	// order, no revenue, no active promoter)
@@ -253,10 +255,10 @@ func testExcluded(t *testing.T, h Harness) {
 		map[string]tracklink.Counts{"ev": counts(0, 1, 2, 7, "EUR", 5000)})
 	wantPromoterStats(t, promoterStats(t, h, "bob"), "bob", counts(0, 0, 0, 1),
 		map[string]tracklink.Counts{"ev": counts(0, 0, 0, 1)})
-	pd, err := h.Store.PromoterDays(t.Context(), "ana", day0, day0)
+	pd, err := h.Ledger.PromoterDays(t.Context(), "ana", day0, day0)
 	wantDays(t, "PromoterDays(ana)", pd, err, dc(day0, counts(0, 1, 2, 7, "EUR", 5000)))
 	wantSummary(t, h, "crew", 1, 1, counts(0, 1, 2, 7, "EUR", 5000))
-	got, ok, err := h.Store.Attribution(t.Context(), "ord-2")
+	got, ok, err := h.Ledger.Attribution(t.Context(), "ord-2")
 	if err != nil || !ok || got.Excluded != 4 || got.Tickets != 0 {
 		t.Errorf("Attribution(ord-2) = %+v, %v, %v; want 0 tickets, 4 excluded", got, ok, err)
 	}
@@ -273,4 +275,101 @@ func testExcluded(t *testing.T, h Harness) {
 	wantPromoterStats(t, promoterStats(t, h, "bob"), "bob", counts(0, 0, 0, 0), nil)
 	wantSummary(t, h, "crew", 1, 0, counts(0, 0, 0, 0))
 	wantSummary(t, h, "", 1, 0, counts(0, 0, 0, 0))
+}
+
+func testRecordInvalid(t *testing.T, h *env) {
+	good := order("ord-1", "ev", promoterTouch("ana", "ev", base), 2, 0, 5000, "EUR", base)
+	for _, c := range []struct {
+		why string
+		mut func(a *tracklink.Attribution)
+	}{
+		{"empty order id", func(a *tracklink.Attribution) { a.OrderID = "" }},
+		{"order id with a space", func(a *tracklink.Attribution) { a.OrderID = "ord 1" }},
+		{"order id too long", func(a *tracklink.Attribution) { a.OrderID = strings.Repeat("o", tracklink.MaxOrderIDLen+1) }},
+		{"bad event", func(a *tracklink.Attribution) { a.Event = "Bad Event" }},
+		{"bad currency", func(a *tracklink.Attribution) { a.Currency = "eur" }},
+		{"negative tickets", func(a *tracklink.Attribution) { a.Tickets = -1 }},
+		{"too many tickets", func(a *tracklink.Attribution) { a.Tickets = tracklink.MaxOrderTickets + 1 }},
+		{"negative revenue", func(a *tracklink.Attribution) { a.Revenue = -1 }},
+		{"revenue out of range", func(a *tracklink.Attribution) { a.Revenue = tracklink.MaxOrderRevenue + 1 }},
+		{"uppercase promoter code", func(a *tracklink.Attribution) { a.Touch.Promoter, a.Touch.Source = "Ana", "Ana" }},
+		{"source key too long", func(a *tracklink.Attribution) {
+			a.Touch = sourceTouch(tracklink.ChannelReferral, strings.Repeat("x", tracklink.MaxKeyLen), "ev", base)
+		}},
+	} {
+		a := good
+		c.mut(&a)
+		if _, err := h.Ledger.Record(t.Context(), a); !errors.Is(err, tracklink.ErrInvalid) {
+			t.Errorf("Record (%s): err %v, want one wrapping tracklink.ErrInvalid", c.why, err)
+		}
+	}
+	// nothing was written
+	if _, ok, err := h.Ledger.Attribution(t.Context(), "ord-1"); ok || err != nil {
+		t.Errorf("Attribution(ord-1) after refused Records: ok %v err %v", ok, err)
+	}
+	wantTraffic(t, h, "ev", "", "")
+	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(0, 0, 0, 0), nil)
+	if got := orders(t, h, ""); len(got) != 0 {
+		t.Errorf("Orders after refused Records = %v", orderIDs(got))
+	}
+	// the good one goes through
+	if r := record(t, h, good); !r.Applied {
+		t.Errorf("Record(good): Applied false")
+	}
+}
+
+func testCountVisits(t *testing.T, h *env) {
+	ctx := t.Context()
+	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
+	vc := func(event, day, key, promoter string, n int64) tracklink.VisitCount {
+		return tracklink.VisitCount{Event: event, Day: day, Key: key, Promoter: promoter, N: n}
+	}
+	if err := h.Counter.CountVisits(ctx, nil); err != nil {
+		t.Fatalf("CountVisits(nil): %v", err)
+	}
+	batch := []tracklink.VisitCount{
+		vc("ev", day0, "social|instagram", "", 5),
+		vc("ev", day0, "promoter|ana", "ana", 3),
+		vc("ev", day1, "promoter|ana", "ana", 2),
+		vc("ev", day1, "promoter|zed", "zed", 4), // not registered: the event only
+		vc("", day0, "search|google", "", 7),
+		vc("other", day1, "promoter|ana", "ana", 1),
+	}
+	if err := h.Counter.CountVisits(ctx, batch); err != nil {
+		t.Fatalf("CountVisits: %v", err)
+	}
+	// the same entry twice in one call counts twice
+	if err := h.Counter.CountVisits(ctx, []tracklink.VisitCount{vc("ev", day0, "social|instagram", "", 1), vc("ev", day0, "social|instagram", "", 1)}); err != nil {
+		t.Fatalf("CountVisits: %v", err)
+	}
+	// a batch with one bad entry counts nothing
+	for _, bad := range []tracklink.VisitCount{
+		vc("Bad Event", day0, "social|instagram", "", 1),
+		vc("ev", "yesterday", "social|instagram", "", 1),
+		vc("ev", day0, "nochannel", "", 1),
+		vc("ev", day0, "bogus|x", "", 1),
+		vc("ev", day0, "social|instagram", "", 0),
+		vc("ev", day0, "promoter|Ana", "Ana", 1),
+		vc("ev", day0, "referral|"+strings.Repeat("x", tracklink.MaxKeyLen), "", 1),
+	} {
+		err := h.Counter.CountVisits(ctx, []tracklink.VisitCount{vc("ev", day0, "social|instagram", "", 100), bad})
+		if !errors.Is(err, tracklink.ErrInvalid) {
+			t.Errorf("CountVisits with %+v: err %v, want one wrapping tracklink.ErrInvalid", bad, err)
+		}
+	}
+	wantTraffic(t, h, "ev", "", "",
+		src{"social|instagram", counts(7, 0, 0, 0)},
+		src{"promoter|ana", counts(5, 0, 0, 0)},
+		src{"promoter|zed", counts(4, 0, 0, 0)})
+	wantTraffic(t, h, "ev", day1, day1,
+		src{"promoter|zed", counts(4, 0, 0, 0)},
+		src{"promoter|ana", counts(2, 0, 0, 0)})
+	wantTraffic(t, h, "", "", "", src{"search|google", counts(7, 0, 0, 0)})
+	days, err := h.Ledger.EventDays(ctx, "ev", day0, day1)
+	wantDays(t, "EventDays(ev)", days, err, dc(day0, counts(10, 0, 0, 0)), dc(day1, counts(6, 0, 0, 0)))
+	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(6, 0, 0, 0),
+		map[string]tracklink.Counts{"ev": counts(5, 0, 0, 0), "other": counts(1, 0, 0, 0)})
+	wantPromoterStats(t, promoterStats(t, h, "zed"), "zed", counts(0, 0, 0, 0), nil)
+	pd, err := h.Ledger.PromoterDays(ctx, "ana", day0, day1)
+	wantDays(t, "PromoterDays(ana)", pd, err, dc(day0, counts(3, 0, 0, 0)), dc(day1, counts(3, 0, 0, 0)))
 }

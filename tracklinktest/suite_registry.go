@@ -10,25 +10,25 @@ import (
 	"github.com/tracklink/tracklink"
 )
 
-func savePromoter(t *testing.T, h Harness, p tracklink.Promoter) {
+func savePromoter(t *testing.T, h *env, p tracklink.Promoter) {
 	t.Helper()
-	if err := h.Store.SavePromoter(t.Context(), p); err != nil {
+	if err := h.Ledger.SavePromoter(t.Context(), p); err != nil {
 		t.Fatalf("SavePromoter(%q): %v", p.Code, err)
 	}
 }
 
-func getPromoter(t *testing.T, h Harness, code string) (tracklink.Promoter, bool) {
+func getPromoter(t *testing.T, h *env, code string) (tracklink.Promoter, bool) {
 	t.Helper()
-	p, ok, err := h.Store.Promoter(t.Context(), code)
+	p, ok, err := h.Ledger.Promoter(t.Context(), code)
 	if err != nil {
 		t.Fatalf("Promoter(%q): %v", code, err)
 	}
 	return p, ok
 }
 
-func promoterCodes(t *testing.T, h Harness) []string {
+func promoterCodes(t *testing.T, h *env) []string {
 	t.Helper()
-	ps, err := h.Store.Promoters(t.Context())
+	ps, err := h.Ledger.Promoters(t.Context())
 	if err != nil {
 		t.Fatalf("Promoters: %v", err)
 	}
@@ -39,16 +39,16 @@ func promoterCodes(t *testing.T, h Harness) []string {
 	return codes
 }
 
-func groups(t *testing.T, h Harness) []string {
+func groups(t *testing.T, h *env) []string {
 	t.Helper()
-	gs, err := h.Store.Groups(t.Context())
+	gs, err := h.Ledger.Groups(t.Context())
 	if err != nil {
 		t.Fatalf("Groups: %v", err)
 	}
 	return gs
 }
 
-func wantGroups(t *testing.T, h Harness, code string, want ...string) {
+func wantGroups(t *testing.T, h *env, code string, want ...string) {
 	t.Helper()
 	p, ok := getPromoter(t, h, code)
 	if !ok {
@@ -59,9 +59,9 @@ func wantGroups(t *testing.T, h Harness, code string, want ...string) {
 	}
 }
 
-func promoOwner(t *testing.T, h Harness, promo string) string {
+func promoOwner(t *testing.T, h *env, promo string) string {
 	t.Helper()
-	code, ok, err := h.Store.PromoterByPromoCode(t.Context(), promo)
+	code, ok, err := h.Ledger.PromoterByPromoCode(t.Context(), promo)
 	if err != nil {
 		t.Fatalf("PromoterByPromoCode(%q): %v", promo, err)
 	}
@@ -71,7 +71,7 @@ func promoOwner(t *testing.T, h Harness, promo string) string {
 	return code
 }
 
-func testPromoters(t *testing.T, h Harness) {
+func testPromoters(t *testing.T, h *env) {
 	ctx := t.Context()
 	created := base.Add(-time.Hour)
 	savePromoter(t, h, tracklink.Promoter{Code: "Zoe", Name: "Zoë", Created: created})
@@ -117,7 +117,7 @@ func testPromoters(t *testing.T, h Harness) {
 	}
 	// invalid codes are refused, never stored
 	for _, code := range []string{"", "bad code", "ana!", strings.Repeat("a", 65), tracklink.DeletedPromoter} {
-		if err := h.Store.SavePromoter(ctx, tracklink.Promoter{Code: code, Name: "x"}); err == nil {
+		if err := h.Ledger.SavePromoter(ctx, tracklink.Promoter{Code: code, Name: "x"}); err == nil {
 			t.Errorf("SavePromoter(%q): no error", code)
 		}
 	}
@@ -126,7 +126,7 @@ func testPromoters(t *testing.T, h Harness) {
 	}
 }
 
-func testPromoCodes(t *testing.T, h Harness) {
+func testPromoCodes(t *testing.T, h *env) {
 	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana", PromoCodes: []string{"ANA10", "summer-ana"}})
 	savePromoter(t, h, tracklink.Promoter{Code: "bob", Name: "Bob", PromoCodes: []string{"bob5"}})
 	for promo, want := range map[string]string{
@@ -137,7 +137,7 @@ func testPromoCodes(t *testing.T, h Harness) {
 		}
 	}
 	// a promo code belongs to one promoter
-	if err := h.Store.SavePromoter(t.Context(), tracklink.Promoter{Code: "bob", Name: "Bob", PromoCodes: []string{"Ana10"}}); err == nil {
+	if err := h.Ledger.SavePromoter(t.Context(), tracklink.Promoter{Code: "bob", Name: "Bob", PromoCodes: []string{"Ana10"}}); err == nil {
 		t.Error("SavePromoter(bob) taking ana's promo code: no error")
 	}
 	if got := promoOwner(t, h, "ana10"); got != "ana" {
@@ -160,20 +160,20 @@ func testPromoCodes(t *testing.T, h Harness) {
 	}
 }
 
-func testGroups(t *testing.T, h Harness) {
+func testGroups(t *testing.T, h *env) {
 	ctx := t.Context()
 	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana", Groups: []string{"vip", "crew"}})
 	savePromoter(t, h, tracklink.Promoter{Code: "bob", Name: "Bob", Groups: []string{"crew"}})
-	if err := h.Store.SaveGroup(ctx, "solo"); err != nil {
+	if err := h.Ledger.SaveGroup(ctx, "solo"); err != nil {
 		t.Fatalf("SaveGroup: %v", err)
 	}
-	if err := h.Store.SaveGroup(ctx, "solo"); err != nil {
+	if err := h.Ledger.SaveGroup(ctx, "solo"); err != nil {
 		t.Fatalf("SaveGroup of an existing group: %v", err)
 	}
 	if got, want := groups(t, h), []string{"crew", "solo", "vip"}; !slices.Equal(got, want) {
 		t.Errorf("Groups = %v, want %v", got, want)
 	}
-	if err := h.Store.RenameGroup(ctx, "vip", "gold"); err != nil {
+	if err := h.Ledger.RenameGroup(ctx, "vip", "gold"); err != nil {
 		t.Fatalf("RenameGroup: %v", err)
 	}
 	if got, want := groups(t, h), []string{"crew", "gold", "solo"}; !slices.Equal(got, want) {
@@ -182,14 +182,14 @@ func testGroups(t *testing.T, h Harness) {
 	wantGroups(t, h, "ana", "crew", "gold")
 	wantGroups(t, h, "bob", "crew")
 	// renaming onto an existing group merges them
-	if err := h.Store.RenameGroup(ctx, "gold", "crew"); err != nil {
+	if err := h.Ledger.RenameGroup(ctx, "gold", "crew"); err != nil {
 		t.Fatalf("RenameGroup onto an existing group: %v", err)
 	}
 	wantGroups(t, h, "ana", "crew")
 	if got, want := groups(t, h), []string{"crew", "solo"}; !slices.Equal(got, want) {
 		t.Errorf("Groups after merge = %v, want %v", got, want)
 	}
-	if err := h.Store.DeleteGroup(ctx, "crew"); err != nil {
+	if err := h.Ledger.DeleteGroup(ctx, "crew"); err != nil {
 		t.Fatalf("DeleteGroup: %v", err)
 	}
 	if got, want := groups(t, h), []string{"solo"}; !slices.Equal(got, want) {
@@ -199,15 +199,15 @@ func testGroups(t *testing.T, h Harness) {
 	wantGroups(t, h, "bob")
 }
 
-func testDeletePromoter(t *testing.T, h Harness) {
+func testDeletePromoter(t *testing.T, h *env) {
 	ctx := t.Context()
 	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana", Groups: []string{"crew"}, PromoCodes: []string{"ana10"}})
 	savePromoter(t, h, tracklink.Promoter{Code: "bob", Name: "Bob"})
 	seedTraffic(t, h)
-	stampWant(t, h, sessionRef(7), promoterTouch("bob", "ev", base), tracklink.LastTouch, "promoter|bob", true)
+	visit(t, h, sessionRef(7), promoterTouch("bob", "ev", base))
 	record(t, h, order("ord-5", "ev", promoterTouch("bob", "ev", base), 1, 0, 700, "EUR", base))
 
-	if err := h.Store.DeletePromoter(ctx, "ANA"); err != nil {
+	if err := h.Ledger.DeletePromoter(ctx, "ANA"); err != nil {
 		t.Fatalf("DeletePromoter: %v", err)
 	}
 	// the registry forgets it
@@ -232,12 +232,12 @@ func testDeletePromoter(t *testing.T, h Harness) {
 		src{"campaign|newsletter", counts(1, 0, 0, 0)},
 		src{del, counts(1, 1, 1, 0, "USD", 20)})
 	wantTraffic(t, h, "other", "", "", src{del, counts(1, 1, 4, 0, "EUR", 8000)})
-	days, err := h.Store.EventDays(ctx, "ev", day0, day1)
+	days, err := h.Ledger.EventDays(ctx, "ev", day0, day1)
 	wantDays(t, "EventDays(ev) after delete", days, err,
 		dc(day0, counts(4, 3, 4, 1, "EUR", 6700)), dc(day1, counts(2, 1, 1, 0, "USD", 20)))
 	// its own figures are gone
 	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(0, 0, 0, 0), nil)
-	pd, err := h.Store.PromoterDays(ctx, "ana", day0, day1)
+	pd, err := h.Ledger.PromoterDays(ctx, "ana", day0, day1)
 	wantDays(t, "PromoterDays(ana) after delete", pd, err, dc(day0, counts(0, 0, 0, 0)), dc(day1, counts(0, 0, 0, 0)))
 	wantPromoterStats(t, promoterStats(t, h, "bob"), "bob", counts(1, 1, 1, 0, "EUR", 700),
 		map[string]tracklink.Counts{"ev": counts(1, 1, 1, 0, "EUR", 700)})
@@ -247,12 +247,12 @@ func testDeletePromoter(t *testing.T, h Harness) {
 			t.Errorf("Orders: %s still names the promoter: %+v", a.OrderID, a.Touch)
 		}
 	}
-	a, ok, err := h.Store.Attribution(ctx, "ord-4")
+	a, ok, err := h.Ledger.Attribution(ctx, "ord-4")
 	if err != nil || !ok || a.Touch.Promoter != tracklink.DeletedPromoter || a.Touch.Source != tracklink.DeletedPromoter ||
 		a.Touch.Channel != tracklink.ChannelPromoter || a.Touch.Evidence != "deleted promoter" || a.Tickets != 4 || a.Revenue != 8000 {
 		t.Errorf("Attribution(ord-4) after delete = %+v, %v, %v", a, ok, err)
 	}
-	if b, _, _ := h.Store.Attribution(ctx, "ord-5"); b.Touch.Promoter != "bob" {
+	if b, _, _ := h.Ledger.Attribution(ctx, "ord-5"); b.Touch.Promoter != "bob" {
 		t.Errorf("Attribution(ord-5) of another promoter was rewritten: %+v", b.Touch)
 	}
 	// a refund of a rewritten order reverses it under DeletedPromoter
@@ -263,12 +263,12 @@ func testDeletePromoter(t *testing.T, h Harness) {
 	if got := groups(t, h); !slices.Equal(got, []string{"crew"}) {
 		t.Errorf("Groups after delete = %v, want [crew]", got)
 	}
-	if err := h.Store.DeletePromoter(ctx, "ana"); err != nil {
+	if err := h.Ledger.DeletePromoter(ctx, "ana"); err != nil {
 		t.Errorf("second DeletePromoter: %v", err)
 	}
 }
 
-func testLinks(t *testing.T, h Harness) {
+func testLinks(t *testing.T, h *env) {
 	ctx := t.Context()
 	t0 := base
 	links := []tracklink.Link{
@@ -278,20 +278,20 @@ func testLinks(t *testing.T, h Harness) {
 		{ID: "a", Event: "other", Name: "Press 2", UTM: tracklink.UTM{Source: "press", Campaign: "launch"}, Created: t0.Add(time.Hour)},
 	}
 	for _, l := range links {
-		if err := h.Store.SaveLink(ctx, l); err != nil {
+		if err := h.Ledger.SaveLink(ctx, l); err != nil {
 			t.Fatalf("SaveLink(%s): %v", l.ID, err)
 		}
 	}
-	l, ok, err := h.Store.Link(ctx, "ig-story")
+	l, ok, err := h.Ledger.Link(ctx, "ig-story")
 	if err != nil || !ok || l.Name != "Instagram story" || l.UTM != links[0].UTM || l.Event != "ev" || !l.Created.Equal(links[0].Created) {
 		t.Errorf("Link(ig-story) = %+v, %v, %v", l, ok, err)
 	}
-	if _, ok, err := h.Store.Link(ctx, "nope"); ok || err != nil {
+	if _, ok, err := h.Ledger.Link(ctx, "nope"); ok || err != nil {
 		t.Errorf("Link(nope): ok %v err %v; want false, nil", ok, err)
 	}
 	ids := func(event string) []string {
 		t.Helper()
-		ls, err := h.Store.Links(ctx, event)
+		ls, err := h.Ledger.Links(ctx, event)
 		if err != nil {
 			t.Fatalf("Links(%q): %v", event, err)
 		}
@@ -311,7 +311,7 @@ func testLinks(t *testing.T, h Harness) {
 	// save replaces, also across events
 	moved := links[0]
 	moved.Event, moved.Name = "other", "Moved"
-	if err := h.Store.SaveLink(ctx, moved); err != nil {
+	if err := h.Ledger.SaveLink(ctx, moved); err != nil {
 		t.Fatalf("SaveLink(moved): %v", err)
 	}
 	if got, want := ids("ev"), []string{"news"}; !slices.Equal(got, want) {
@@ -320,13 +320,13 @@ func testLinks(t *testing.T, h Harness) {
 	if got, want := ids("other"), []string{"a", "b", "ig-story"}; !slices.Equal(got, want) {
 		t.Errorf("Links(other) after move = %v, want %v", got, want)
 	}
-	if err := h.Store.DeleteLink(ctx, "news"); err != nil {
+	if err := h.Ledger.DeleteLink(ctx, "news"); err != nil {
 		t.Fatalf("DeleteLink: %v", err)
 	}
-	if err := h.Store.DeleteLink(ctx, "news"); err != nil {
+	if err := h.Ledger.DeleteLink(ctx, "news"); err != nil {
 		t.Fatalf("DeleteLink of a missing link: %v", err)
 	}
-	if _, ok, _ := h.Store.Link(ctx, "news"); ok {
+	if _, ok, _ := h.Ledger.Link(ctx, "news"); ok {
 		t.Error("Link(news) after delete: found")
 	}
 	if got := ids("ev"); len(got) != 0 {
@@ -339,16 +339,16 @@ func testLinks(t *testing.T, h Harness) {
 		{ID: "ok", Event: "Bad Event", UTM: tracklink.UTM{Source: "x"}},
 		{ID: "ok", Event: "ev"}, // no utm_source
 	} {
-		if err := h.Store.SaveLink(ctx, bad); err == nil {
+		if err := h.Ledger.SaveLink(ctx, bad); err == nil {
 			t.Errorf("SaveLink(%+v): no error", bad)
 		}
 	}
 }
 
-func testSubscribe(t *testing.T, h Harness) {
+func testSubscribe(t *testing.T, h *env) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	ch, err := h.Store.Subscribe(ctx)
+	ch, err := h.Feed.Subscribe(ctx)
 	if err != nil {
 		t.Fatalf("Subscribe: %v", err)
 	}

@@ -16,17 +16,17 @@ import (
 //	         direct ord-2 (1 ticket, 1000 EUR, 1 resale)
 //	ev day1: ana 1 visit + ord-3 (1 ticket, 20 USD), newsletter 1 visit
 //	other day1: ana 1 visit + ord-4 (4 tickets, 8000 EUR)
-func seedTraffic(t *testing.T, h Harness) {
+func seedTraffic(t *testing.T, h *env) {
 	t.Helper()
 	const lt = tracklink.LastTouch
 	d1 := base.Add(24 * time.Hour)
 	insta := sourceTouch(tracklink.ChannelSocial, "instagram", "ev", base)
-	stampWant(t, h, sessionRef(1), insta, lt, "social|instagram", true)
-	stampWant(t, h, sessionRef(2), insta, lt, "social|instagram", true)
-	stampWant(t, h, sessionRef(3), promoterTouch("ana", "ev", base), lt, "promoter|ana", true)
-	stampWant(t, h, sessionRef(4), promoterTouch("ana", "ev", d1), lt, "promoter|ana", true)
-	stampWant(t, h, sessionRef(5), campaignTouch("newsletter", "ev", d1), lt, "campaign|newsletter", true)
-	stampWant(t, h, sessionRef(6), promoterTouch("ana", "other", d1), lt, "promoter|ana", true)
+	visit(t, h, sessionRef(1), insta)
+	visit(t, h, sessionRef(2), insta)
+	visit(t, h, sessionRef(3), promoterTouch("ana", "ev", base))
+	visit(t, h, sessionRef(4), promoterTouch("ana", "ev", d1))
+	visit(t, h, sessionRef(5), campaignTouch("newsletter", "ev", d1))
+	visit(t, h, sessionRef(6), promoterTouch("ana", "other", d1))
 
 	record(t, h, order("ord-1", "ev", promoterTouch("ana", "ev", base), 2, 0, 5000, "EUR", base.Add(time.Hour)))
 	record(t, h, order("ord-2", "ev", noTouch("ev"), 1, 1, 1000, "EUR", base.Add(2*time.Hour)))
@@ -34,7 +34,7 @@ func seedTraffic(t *testing.T, h Harness) {
 	record(t, h, order("ord-4", "other", promoterTouch("ana", "other", d1), 4, 0, 8000, "EUR", d1.Add(time.Hour)))
 }
 
-func testEventTraffic(t *testing.T, h Harness) {
+func testEventTraffic(t *testing.T, h *env) {
 	seedTraffic(t, h)
 	// sorted by visits descending, then key
 	wantTraffic(t, h, "ev", "", "",
@@ -59,18 +59,18 @@ func testEventTraffic(t *testing.T, h Harness) {
 	wantTraffic(t, h, "ev", "2026-02-01", "2026-02-28")
 }
 
-func testEventDays(t *testing.T, h Harness) {
+func testEventDays(t *testing.T, h *env) {
 	seedTraffic(t, h)
-	got, err := h.Store.EventDays(t.Context(), "ev", "2026-02-28", day2)
+	got, err := h.Ledger.EventDays(t.Context(), "ev", "2026-02-28", day2)
 	wantDays(t, "EventDays(ev)", got, err,
 		dc("2026-02-28", counts(0, 0, 0, 0)),
 		dc(day0, counts(3, 2, 3, 1, "EUR", 6000)),
 		dc(day1, counts(2, 1, 1, 0, "USD", 20)),
 		dc(day2, counts(0, 0, 0, 0)))
-	got, err = h.Store.EventDays(t.Context(), "other", day1, day1)
+	got, err = h.Ledger.EventDays(t.Context(), "other", day1, day1)
 	wantDays(t, "EventDays(other)", got, err, dc(day1, counts(1, 1, 4, 0, "EUR", 8000)))
 	// a year of an event with no figures is 366 zero days (2028 is a leap year)
-	got, err = h.Store.EventDays(t.Context(), "nothing-here", "2028-01-01", "2028-12-31")
+	got, err = h.Ledger.EventDays(t.Context(), "nothing-here", "2028-01-01", "2028-12-31")
 	if err != nil || len(got) != 366 || got[0].Day != "2028-01-01" || got[365].Day != "2028-12-31" {
 		t.Errorf("EventDays over 2028: %d days, err %v; want 366 days", len(got), err)
 	}
@@ -82,11 +82,11 @@ func testEventDays(t *testing.T, h Harness) {
 	}
 }
 
-func testPromoterReports(t *testing.T, h Harness) {
+func testPromoterReports(t *testing.T, h *env) {
 	// ana's visits count on her own figures because she is registered
 	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
 	seedTraffic(t, h)
-	ps, err := h.Store.PromoterStats(t.Context(), []string{"ana", "nobody", "ANA"})
+	ps, err := h.Ledger.PromoterStats(t.Context(), []string{"ana", "nobody", "ANA"})
 	if err != nil {
 		t.Fatalf("PromoterStats: %v", err)
 	}
@@ -103,17 +103,17 @@ func testPromoterReports(t *testing.T, h Harness) {
 	// codes are case-insensitive
 	wantPromoterStats(t, ps[2], "ana", anaTotal, anaEvents)
 
-	got, err := h.Store.PromoterDays(t.Context(), "Ana", "2026-02-28", day2)
+	got, err := h.Ledger.PromoterDays(t.Context(), "Ana", "2026-02-28", day2)
 	wantDays(t, "PromoterDays(ana)", got, err,
 		dc("2026-02-28", counts(0, 0, 0, 0)),
 		dc(day0, counts(1, 1, 2, 0, "EUR", 5000)),
 		dc(day1, counts(2, 2, 5, 0, "EUR", 8000, "USD", 20)),
 		dc(day2, counts(0, 0, 0, 0)))
-	got, err = h.Store.PromoterDays(t.Context(), "nobody", day0, day1)
+	got, err = h.Ledger.PromoterDays(t.Context(), "nobody", day0, day1)
 	wantDays(t, "PromoterDays(nobody)", got, err, dc(day0, counts(0, 0, 0, 0)), dc(day1, counts(0, 0, 0, 0)))
 }
 
-func testOrders(t *testing.T, h Harness) {
+func testOrders(t *testing.T, h *env) {
 	// recorded out of order; two orders share a time and sort by id
 	at := base
 	for _, o := range []struct {
@@ -151,7 +151,7 @@ func testOrders(t *testing.T, h Harness) {
 	// fn's error stops the walk and comes back
 	stop := errors.New("stop")
 	var seen int
-	err := h.Store.Orders(t.Context(), "", func(tracklink.Attribution) error {
+	err := h.Ledger.Orders(t.Context(), "", func(tracklink.Attribution) error {
 		seen++
 		if seen == 2 {
 			return stop
@@ -163,7 +163,7 @@ func testOrders(t *testing.T, h Harness) {
 	}
 }
 
-func testBadRanges(t *testing.T, h Harness) {
+func testBadRanges(t *testing.T, h *env) {
 	ctx := t.Context()
 	for _, r := range []struct{ why, from, to string }{
 		{"not a date", "2026-13-01", "2026-12-01"},
@@ -171,10 +171,10 @@ func testBadRanges(t *testing.T, h Harness) {
 		{"from after to", day1, day0},
 		{"over 400 days", "2025-01-01", "2026-12-31"},
 	} {
-		if _, err := h.Store.EventDays(ctx, "ev", r.from, r.to); err == nil {
+		if _, err := h.Ledger.EventDays(ctx, "ev", r.from, r.to); err == nil {
 			t.Errorf("EventDays(%s..%s) (%s): no error", r.from, r.to, r.why)
 		}
-		if _, err := h.Store.PromoterDays(ctx, "ana", r.from, r.to); err == nil {
+		if _, err := h.Ledger.PromoterDays(ctx, "ana", r.from, r.to); err == nil {
 			t.Errorf("PromoterDays(%s..%s) (%s): no error", r.from, r.to, r.why)
 		}
 	}
@@ -182,7 +182,7 @@ func testBadRanges(t *testing.T, h Harness) {
 		{"not a date", "2026-13-01", "2026-12-01"},
 		{"from after to", day1, day0},
 	} {
-		if _, err := h.Store.EventTraffic(ctx, "ev", r.from, r.to); err == nil {
+		if _, err := h.Ledger.EventTraffic(ctx, "ev", r.from, r.to); err == nil {
 			t.Errorf("EventTraffic(%s..%s) (%s): no error", r.from, r.to, r.why)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/tracklink/tracklink"
 )
 
-func testRanking(t *testing.T, h Harness) {
+func testRanking(t *testing.T, h *env) {
 	s, at := sessionRef(1), base
 	const lt = tracklink.LastTouch
 	// the first touch is kept whatever it is
@@ -48,7 +48,7 @@ func testRanking(t *testing.T, h Harness) {
 	stampWant(t, h, z, tracklink.Touch{Event: "ev", At: at}, lt, "direct|direct", true)
 }
 
-func testFirstTouch(t *testing.T, h Harness) {
+func testFirstTouch(t *testing.T, h *env) {
 	s, at := sessionRef(1), base
 	const ft = tracklink.FirstTouch
 	stampWant(t, h, s, sourceTouch(tracklink.ChannelSearch, "google", "ev", at), ft, "search|google", true)
@@ -63,9 +63,11 @@ func testFirstTouch(t *testing.T, h Harness) {
 	wantTouches(t, h, s, "ev", "campaign|newsletter", "<nil>")
 }
 
-func testScope(t *testing.T, h Harness) {
+func testScope(t *testing.T, h *env) {
 	s, at := sessionRef(1), base
-	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
+	if h.figures() {
+		savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
+	}
 	const lt = tracklink.LastTouch
 	stampWant(t, h, s, promoterTouch("ana", "ev-a", at), lt, "promoter|ana", true)
 	// event B has no touch of its own; nothing site-wide yet
@@ -82,6 +84,9 @@ func testScope(t *testing.T, h Harness) {
 	// another session sees nothing
 	wantTouches(t, h, sessionRef(2), "ev-a", "<nil>", "<nil>")
 
+	if !h.figures() {
+		return
+	}
 	// visits count under the scope's event; site-wide under ""
 	wantTraffic(t, h, "ev-a", "", "", src{"promoter|ana", counts(1, 0, 0, 0)})
 	wantTraffic(t, h, "ev-b", "", "", src{"direct|direct", counts(1, 0, 0, 0)})
@@ -90,9 +95,11 @@ func testScope(t *testing.T, h Harness) {
 		map[string]tracklink.Counts{"ev-a": counts(1, 0, 0, 0)})
 }
 
-func testVisitDedup(t *testing.T, h Harness) {
+func testVisitDedup(t *testing.T, h *env) {
 	s := sessionRef(1)
-	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
+	if h.figures() {
+		savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
+	}
 	const lt = tracklink.LastTouch
 	insta := func(at time.Time) tracklink.Touch {
 		return sourceTouch(tracklink.ChannelSocial, "instagram", "ev", at)
@@ -110,18 +117,21 @@ func testVisitDedup(t *testing.T, h Harness) {
 	// another session counts on its own
 	stampWant(t, h, sessionRef(2), insta(base), lt, "social|instagram", true)
 
+	if !h.figures() {
+		return
+	}
 	wantTraffic(t, h, "ev", "", "",
 		src{"social|instagram", counts(3, 0, 0, 0)},
 		src{"promoter|ana", counts(1, 0, 0, 0)})
 	wantTraffic(t, h, "ev", day1, day1, src{"social|instagram", counts(1, 0, 0, 0)})
-	got, err := h.Store.EventDays(t.Context(), "ev", day0, day2)
+	got, err := h.Ledger.EventDays(t.Context(), "ev", day0, day2)
 	wantDays(t, "EventDays(ev)", got, err,
 		dc(day0, counts(3, 0, 0, 0)), dc(day1, counts(1, 0, 0, 0)), dc(day2, counts(0, 0, 0, 0)))
-	pd, err := h.Store.PromoterDays(t.Context(), "ana", day0, day1)
+	pd, err := h.Ledger.PromoterDays(t.Context(), "ana", day0, day1)
 	wantDays(t, "PromoterDays(ana)", pd, err, dc(day0, counts(1, 0, 0, 0)), dc(day1, counts(0, 0, 0, 0)))
 }
 
-func testExpiry(t *testing.T, h Harness) {
+func testExpiry(t *testing.T, h *env) {
 	s := sessionRef(1)
 	const ttl = time.Second
 	r := stamp(t, h, s, promoterTouch("ana", "ev", now(h)), tracklink.LastTouch, ttl)
@@ -139,7 +149,7 @@ func testExpiry(t *testing.T, h Harness) {
 	}
 }
 
-func testSlidingExpiry(t *testing.T, h Harness) {
+func testSlidingExpiry(t *testing.T, h *env) {
 	s := sessionRef(1)
 	// Spans leave 400ms of slack either side, so a slow store or a loaded
 	// machine cannot turn the check into a race with Redis' own clock.
@@ -156,7 +166,7 @@ func testSlidingExpiry(t *testing.T, h Harness) {
 	wantTouches(t, h, s, "ev", "<nil>", "<nil>")
 }
 
-func testStampConcurrent(t *testing.T, h Harness) {
+func testStampConcurrent(t *testing.T, h *env) {
 	const (
 		goroutines = 50
 		stamps     = 20
@@ -172,7 +182,7 @@ func testStampConcurrent(t *testing.T, h Harness) {
 				// every stamp wins (equal strength, last touch), so each
 				// (session, source) pair counts exactly one visit
 				touch := sourceTouch(tracklink.ChannelSocial, sources[(g+i)%len(sources)], "ev", base)
-				r, err := h.Store.Stamp(t.Context(), tracklink.Stamp{Session: s, Touch: touch, TTL: longTTL})
+				r, err := h.Sessions.Stamp(t.Context(), tracklink.Stamp{Session: s, Touch: touch, TTL: longTTL})
 				if err != nil {
 					t.Errorf("Stamp: %v", err)
 					return
@@ -190,6 +200,9 @@ func testStampConcurrent(t *testing.T, h Harness) {
 	if got, want := counted.Load(), int64(sessions*len(sources)); got != want {
 		t.Errorf("%d stamps reported Counted, want %d", got, want)
 	}
+	if !h.figures() {
+		return
+	}
 	var want []src
 	for _, k := range []string{"facebook", "instagram", "snapchat", "tiktok"} {
 		want = append(want, src{"social|" + k, counts(sessions, 0, 0, 0)})
@@ -197,7 +210,7 @@ func testStampConcurrent(t *testing.T, h Harness) {
 	wantTraffic(t, h, "ev", "", "", want...)
 }
 
-func testTouchCopies(t *testing.T, h Harness) {
+func testTouchCopies(t *testing.T, h *env) {
 	s := sessionRef(1)
 	r := stamp(t, h, s, promoterTouch("ana", "ev", base), tracklink.LastTouch, longTTL)
 	r.Current.Source = "mallory"
@@ -210,4 +223,38 @@ func testTouchCopies(t *testing.T, h Harness) {
 	if ev2 == nil || ev2.Source != "ana" || ev2.Promoter != "ana" {
 		t.Errorf("Touches after mutating a returned touch: %+v, want promoter ana", ev2)
 	}
+}
+
+func testMarkOnly(t *testing.T, h *env) {
+	const lt = tracklink.LastTouch
+	markOnly := func(session string, touch tracklink.Touch, wantKey string, wantCounted bool) {
+		t.Helper()
+		r, err := h.Sessions.Stamp(t.Context(), tracklink.Stamp{Session: session, Touch: touch, Model: lt, TTL: longTTL, MarkOnly: true})
+		if err != nil {
+			t.Fatalf("Stamp(MarkOnly, %s): %v", touch.Key(), err)
+		}
+		if r.Current.Key() != wantKey || r.Counted != wantCounted {
+			t.Errorf("Stamp(MarkOnly, %s): Current %s Counted %v, want %s Counted %v",
+				touch.Key(), r.Current.Key(), r.Counted, wantKey, wantCounted)
+		}
+	}
+	if h.figures() {
+		savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
+	}
+	// the session side decides exactly as without MarkOnly
+	markOnly(sessionRef(1), promoterTouch("ana", "ev", base), "promoter|ana", true)
+	markOnly(sessionRef(1), promoterTouch("ana", "ev", base.Add(time.Hour)), "promoter|ana", false)
+	markOnly(sessionRef(1), directTouch("ev", base), "promoter|ana", false)
+	// and the marks are the same marks: a plain Stamp does not count again
+	stampWant(t, h, sessionRef(1), promoterTouch("ana", "ev", base), lt, "promoter|ana", false)
+	markOnly(sessionRef(2), sourceTouch(tracklink.ChannelSocial, "instagram", "", base), "social|instagram", true)
+	wantTouches(t, h, sessionRef(1), "ev", "promoter|ana", "<nil>")
+	wantTouches(t, h, sessionRef(2), "ev", "<nil>", "social|instagram")
+	if !h.figures() {
+		return
+	}
+	// nothing was counted in the figures
+	wantTraffic(t, h, "ev", "", "")
+	wantTraffic(t, h, "", "", "")
+	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(0, 0, 0, 0), nil)
 }

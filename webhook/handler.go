@@ -19,11 +19,12 @@ import (
 // Config configures NewHandler. Store and Provider are required; every
 // other zero value means the documented default.
 type Config struct {
-	// Store records orders exactly once. Required. When it also has a
-	// PromoterByPromoCode method (tracklink.ReportStore does), orders with
-	// a promo code and no session touch are credited to the promoter owning
-	// the code.
-	Store tracklink.Store
+	// Store reads sessions' touches and records orders exactly once: any
+	// tracklink.Store (memstore, redisstore, tracklink.Compose). Required.
+	// When it also has a PromoterByPromoCode method (tracklink.Registry
+	// does), orders with a promo code and no session touch are credited to
+	// the promoter owning the code.
+	Store Store
 	// Provider verifies and parses deliveries: MustStandardWebhooks(secret) or
 	// MustStripe(secret). Required.
 	Provider Provider
@@ -79,8 +80,15 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// Store is what the receiver needs from the store: the session side's
+// Touches, to find whom an order credits, and the ledger.
+type Store interface {
+	Touches(ctx context.Context, session, event string) (eventTouch, siteTouch *tracklink.Touch, err error)
+	tracklink.Ledger
+}
+
 // promoCodeLookup is the optional store ability behind the promo code
-// fallback; tracklink.ReportStore has it.
+// fallback; tracklink.Registry has it.
 type promoCodeLookup interface {
 	PromoterByPromoCode(ctx context.Context, promo string) (code string, ok bool, err error)
 }

@@ -2,8 +2,9 @@
 // (a single process, nothing to run beside it) and the reference behaviour
 // every other adapter must match (tracklinktest.TestStore runs on it).
 //
-// A Store implements tracklink.Store and tracklink.ReportStore. It is safe
-// for concurrent use; every method is one critical section under one mutex,
+// A Store implements every role of the store contract: the session side
+// (tracklink.SessionStore), the durable side (tracklink.LedgerStore) and the
+// live feed (tracklink.Feed). It is safe for concurrent use; every method is one critical section under one mutex,
 // so each operation is atomic exactly as the contracts ask.
 //
 // # Expiry
@@ -61,6 +62,7 @@ var (
 // Compile-time guards.
 var (
 	_ tracklink.Store       = (*Store)(nil)
+	_ tracklink.LedgerStore = (*Store)(nil)
 	_ tracklink.ReportStore = (*Store)(nil)
 )
 
@@ -92,16 +94,14 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultMaxSources   = 1000
+	DefaultMaxSources   = tracklink.DefaultMaxSources
 	DefaultTombstoneTTL = 30 * 24 * time.Hour
 )
 
 // OtherKey is the source key ("referral|~other": channel referral, source
 // "~other") that visits and orders count under once their event reached
-// Options.MaxSources distinct keys. "~other" is neither a valid promoter
-// code nor a normalised utm_source or domain, so it never collides with a
-// real source.
-const OtherKey = string(tracklink.ChannelReferral) + "|" + tracklink.OtherSource
+// Options.MaxSources distinct keys: tracklink.OtherKey.
+const OtherKey = tracklink.OtherKey
 
 func (o *Options) setDefaults() {
 	if o.Now == nil {
@@ -122,10 +122,8 @@ func (o *Options) setDefaults() {
 }
 
 // MaxSessionMarks bounds the visit marks ((event, source key, day) triples
-// already counted) one session keeps. Past it, Stamp forgets the marks of
-// days other than the landing's; a session landing on more than this many
-// distinct event × source pairs in one day may then count a pair twice.
-const MaxSessionMarks = 256
+// already counted) one session keeps: tracklink.MaxSessionMarks.
+const MaxSessionMarks = tracklink.MaxSessionMarks
 
 // Store is an in-process tracklink.Store and tracklink.ReportStore. Create
 // it with New or NewWithOptions.
@@ -281,14 +279,8 @@ func (s *Store) capKey(keys map[string]struct{}, key string) string {
 	return key
 }
 
-// promoterOf returns the promoter code a touch credits, "" for none. The
-// DeletedPromoter bucket has no per-promoter figures.
-func promoterOf(t tracklink.Touch) string {
-	if t.Channel != tracklink.ChannelPromoter || t.Promoter == "" || t.Promoter == tracklink.DeletedPromoter {
-		return ""
-	}
-	return t.Promoter
-}
+// promoterOf returns the promoter code a touch credits, "" for none.
+func promoterOf(t tracklink.Touch) string { return t.PromoterCode() }
 
 // copyCounts returns c with its own Revenue map, zero amounts dropped.
 func copyCounts(c tracklink.Counts) tracklink.Counts {

@@ -23,6 +23,25 @@ func TestStore(t *testing.T) {
 	tracklinktest.TestStore(t, newHarness)
 }
 
+// TestRoles runs each role's suite on its own: a memstore serves as the
+// session side or the durable side of a tracklink.Compose.
+func TestRoles(t *testing.T) {
+	ledger := func(t *testing.T) tracklinktest.LedgerHarness {
+		h := newHarness(t)
+		return tracklinktest.LedgerHarness{Store: h.Store.(*memstore.Store), Now: h.Now}
+	}
+	t.Run("Sessions", func(t *testing.T) {
+		tracklinktest.TestSessionStore(t, func(t *testing.T) tracklinktest.SessionHarness {
+			h := newHarness(t)
+			return tracklinktest.SessionHarness{Store: h.Store, Advance: h.Advance, Now: h.Now}
+		})
+	})
+	t.Run("Ledger", func(t *testing.T) { tracklinktest.TestLedger(t, ledger) })
+	t.Run("Reports", func(t *testing.T) { tracklinktest.TestReports(t, ledger) })
+	t.Run("Registry", func(t *testing.T) { tracklinktest.TestRegistry(t, ledger) })
+	t.Run("Feed", func(t *testing.T) { tracklinktest.TestFeed(t, ledger) })
+}
+
 var day = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func promoterTouch(code string) tracklink.Touch {

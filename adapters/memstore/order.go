@@ -28,13 +28,14 @@ import (
 // of its refund.
 //
 // A duplicate returns the stored attribution with Applied false and Pending
-// holding the hooks not acknowledged yet.
+// holding the hooks not acknowledged yet. An attribution that fails
+// tracklink.Attribution.Check wraps ErrInvalid.
 func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return tracklink.Record{}, err
 	}
-	if a.OrderID == "" {
-		return tracklink.Record{}, fmt.Errorf("%w: record: empty order id", ErrInvalid)
+	if err := a.Check(); err != nil {
+		return tracklink.Record{}, fmt.Errorf("%w: record: %w", ErrInvalid, err)
 	}
 	hook := tracklink.HookAttributed
 	if a.Rule == tracklink.RuleNoTouch {

@@ -10,8 +10,9 @@ import (
 	"github.com/tracklink/tracklink"
 )
 
-// MaxLimit is the largest page PromoterRanking and RecentOrders return.
-const MaxLimit = 1000
+// MaxLimit is the largest page PromoterRanking and RecentOrders return:
+// tracklink.MaxLimit.
+const MaxLimit = tracklink.MaxLimit
 
 // PromoterSummary returns the totals across the registered promoters of
 // group ("" for all of them): how many there are, how many are active (at
@@ -154,8 +155,8 @@ func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkPage(offset, limit); err != nil {
-		return nil, fmt.Errorf("memstore: promoter ranking: %w", err)
+	if err := tracklink.CheckPage(offset, limit); err != nil {
+		return nil, fmt.Errorf("%w: promoter ranking: %w", ErrInvalid, err)
 	}
 	g, ok := groupFilter(group)
 	if !ok {
@@ -237,8 +238,8 @@ func (s *Store) RecentOrders(ctx context.Context, event string, limit int) ([]tr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkPage(0, limit); err != nil {
-		return nil, fmt.Errorf("memstore: recent orders: %w", err)
+	if err := tracklink.CheckPage(0, limit); err != nil {
+		return nil, fmt.Errorf("%w: recent orders: %w", ErrInvalid, err)
 	}
 	if event != "" && !tracklink.ValidEvent(event) {
 		return nil, fmt.Errorf("%w: recent orders: event slug %q is not [a-z0-9-]{1,64}", ErrInvalid, clip(event))
@@ -276,23 +277,4 @@ func (s *Store) indexOrder(o *order) {
 	}
 }
 
-// groupFilter normalises a group argument: "" is every registered
-// promoter; anything else is trimmed like a saved group name. ok is false
-// for a name no group can have.
-func groupFilter(group string) (g string, ok bool) {
-	if group == "" {
-		return "", true
-	}
-	g, err := groupName(group)
-	return g, err == nil
-}
-
-func checkPage(offset, limit int) error {
-	if limit < 1 || limit > MaxLimit {
-		return fmt.Errorf("%w: limit %d is not 1 to %d", ErrInvalid, limit, MaxLimit)
-	}
-	if offset < 0 {
-		return fmt.Errorf("%w: offset %d is negative", ErrInvalid, offset)
-	}
-	return nil
-}
+func groupFilter(group string) (string, bool) { return tracklink.GroupFilter(group) }

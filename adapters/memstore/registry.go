@@ -17,45 +17,22 @@ const MaxGroupLen = tracklink.MaxGroupLen
 // MaxLinkIDLen is the longest campaign link id, in bytes.
 const MaxLinkIDLen = tracklink.MaxLinkIDLen
 
-// SavePromoter creates or replaces the promoter with p.Code, normalised
-// with tracklink.NormalizePromoter (an invalid code is refused with
-// ErrInvalid; DeletedPromoter is not a valid code). Groups and Events are
-// sets: trimmed, deduplicated and sorted; groups unknown to the registry
-// are added to it. PromoCodes are trimmed, lowercased, deduplicated and
-// sorted, each 1 to 64 printable bytes; a promo code owned by another
-// promoter is refused with ErrConflict and nothing is saved. Replacing a
+// SavePromoter creates or replaces the promoter with p.Code, as
+// tracklink.Promoter.Normalize makes it (an invalid promoter is refused
+// with ErrInvalid; DeletedPromoter is not a valid code). Groups unknown to
+// the registry are added to it. A promo code owned by another promoter is
+// refused with ErrConflict and nothing is saved. Replacing a
 // promoter releases the promo codes it no longer lists. A zero Created is
 // kept from the promoter being replaced, else set to Now.
 func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	code, ok := tracklink.NormalizePromoter(p.Code)
-	if !ok {
-		return fmt.Errorf("%w: promoter code %q is not [A-Za-z0-9_-]{1,64}", ErrInvalid, clip(p.Code))
+	np, err := p.Normalize()
+	if err != nil {
+		return fmt.Errorf("%w: save promoter: %w", ErrInvalid, err)
 	}
-	np := tracklink.Promoter{Code: code, Name: p.Name, Created: p.Created}
-	for _, g := range p.Groups {
-		g, err := groupName(g)
-		if err != nil {
-			return err
-		}
-		np.Groups = append(np.Groups, g)
-	}
-	for _, e := range p.Events {
-		if !tracklink.ValidEvent(e) {
-			return fmt.Errorf("%w: event slug %q is not [a-z0-9-]{1,64}", ErrInvalid, clip(e))
-		}
-		np.Events = append(np.Events, e)
-	}
-	for _, pc := range p.PromoCodes {
-		pc = strings.ToLower(strings.TrimSpace(pc))
-		if !tracklink.ValidPromoCode(pc) {
-			return fmt.Errorf("%w: promo code %q is not 1 to %d printable bytes", ErrInvalid, clip(pc), tracklink.MaxPromoterLen)
-		}
-		np.PromoCodes = append(np.PromoCodes, pc)
-	}
-	np.Groups, np.Events, np.PromoCodes = set(np.Groups), set(np.Events), set(np.PromoCodes)
+	code := np.Code
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,7 +104,7 @@ func (s *Store) PromoterByPromoCode(ctx context.Context, promo string) (string, 
 	if err := ctx.Err(); err != nil {
 		return "", false, err
 	}
-	promo = strings.ToLower(strings.TrimSpace(promo))
+	promo, _ = tracklink.NormalizePromoCode(promo)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	code, ok := s.promo[promo]
@@ -302,29 +279,16 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 	return nil
 }
 
-// SaveLink creates or replaces the campaign link with l.ID. The id is
-// [A-Za-z0-9_-]{1,32}, Event a valid slug and UTM.Source required (it is
-// trimmed and lowercased; mapping aliases such as "ig" is the caller's
-// job, as Classify does it); every utm value is at most
-// tracklink.MaxUTMLen bytes. Anything else wraps ErrInvalid. A zero Created
+// SaveLink creates or replaces the campaign link with l.ID, as
+// tracklink.Link.Normalize makes it (else the error wraps ErrInvalid). A zero Created
 // is kept from the link being replaced, else set to Now.
 func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.UTM.Source = strings.ToLower(strings.TrimSpace(l.UTM.Source))
-	switch {
-	case !tracklink.ValidLinkID(l.ID):
-		return fmt.Errorf("%w: link id %q is not [A-Za-z0-9_-]{1,%d}", ErrInvalid, clip(l.ID), MaxLinkIDLen)
-	case !tracklink.ValidEvent(l.Event):
-		return fmt.Errorf("%w: event slug %q is not [a-z0-9-]{1,64}", ErrInvalid, clip(l.Event))
-	case l.UTM.Source == "":
-		return fmt.Errorf("%w: link %q has no utm_source", ErrInvalid, l.ID)
-	}
-	for _, v := range []string{l.UTM.Source, l.UTM.Medium, l.UTM.Campaign, l.UTM.Content, l.UTM.Term} {
-		if len(v) > tracklink.MaxUTMLen {
-			return fmt.Errorf("%w: link %q: utm value longer than %d bytes", ErrInvalid, l.ID, tracklink.MaxUTMLen)
-		}
+	l, err := l.Normalize()
+	if err != nil {
+		return fmt.Errorf("%w: save link: %w", ErrInvalid, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

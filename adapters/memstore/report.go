@@ -12,8 +12,8 @@ import (
 )
 
 // MaxDays is the longest range, in days inclusive, that EventDays and
-// PromoterDays answer (they return one entry per day).
-const MaxDays = 400
+// PromoterDays answer (they return one entry per day): tracklink.MaxDays.
+const MaxDays = tracklink.MaxDays
 
 // ordersBatch is how many attributions Orders copies per lock.
 const ordersBatch = 256
@@ -27,11 +27,9 @@ func (s *Store) EventTraffic(ctx context.Context, event, from, to string) ([]tra
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	allTime := from == "" && to == ""
-	if !allTime {
-		if _, _, err := dayRange(from, to, 0); err != nil {
-			return nil, fmt.Errorf("memstore: event traffic: %w", err)
-		}
+	allTime, err := tracklink.CheckTrafficRange(from, to)
+	if err != nil {
+		return nil, fmt.Errorf("%w: event traffic: %w", ErrInvalid, err)
 	}
 	sum := make(map[string]*tracklink.Counts)
 	s.mu.RLock()
@@ -73,9 +71,9 @@ func (s *Store) EventDays(ctx context.Context, event, from, to string) ([]trackl
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	start, n, err := dayRange(from, to, MaxDays)
+	start, n, err := tracklink.DayRange(from, to)
 	if err != nil {
-		return nil, fmt.Errorf("memstore: event days: %w", err)
+		return nil, fmt.Errorf("%w: event days: %w", ErrInvalid, err)
 	}
 	out := make([]tracklink.DayCounts, n)
 	s.mu.RLock()
@@ -143,9 +141,9 @@ func (s *Store) PromoterDays(ctx context.Context, code, from, to string) ([]trac
 	if !ok {
 		return nil, fmt.Errorf("%w: promoter days: code %q is not [A-Za-z0-9_-]{1,64}", ErrInvalid, clip(code))
 	}
-	start, n, err := dayRange(from, to, MaxDays)
+	start, n, err := tracklink.DayRange(from, to)
 	if err != nil {
-		return nil, fmt.Errorf("memstore: promoter days: %w", err)
+		return nil, fmt.Errorf("%w: promoter days: %w", ErrInvalid, err)
 	}
 	out := make([]tracklink.DayCounts, n)
 	s.mu.RLock()
@@ -210,33 +208,4 @@ func (s *Store) Orders(ctx context.Context, event string, fn func(tracklink.Attr
 		}
 	}
 	return nil
-}
-
-// dayRange parses from..to (YYYY-MM-DD) and returns the first day and the
-// number of days, inclusive. limit > 0 bounds that number.
-func dayRange(from, to string, limit int) (time.Time, int, error) {
-	f, err := parseDay(from)
-	if err != nil {
-		return time.Time{}, 0, err
-	}
-	t, err := parseDay(to)
-	if err != nil {
-		return time.Time{}, 0, err
-	}
-	if f.After(t) {
-		return time.Time{}, 0, fmt.Errorf("%w: from %s is after to %s", ErrInvalid, from, to)
-	}
-	n := int(t.Sub(f)/(24*time.Hour)) + 1
-	if limit > 0 && n > limit {
-		return time.Time{}, 0, fmt.Errorf("%w: %d days from %s to %s, more than %d", ErrInvalid, n, from, to, limit)
-	}
-	return f, n, nil
-}
-
-func parseDay(s string) (time.Time, error) {
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil || t.Format(time.DateOnly) != s {
-		return time.Time{}, fmt.Errorf("%w: %q is not a YYYY-MM-DD date", ErrInvalid, clip(s))
-	}
-	return t, nil
 }

@@ -20,22 +20,17 @@ import (
 // touch of a registered promoter (SavePromoter), into the promoter's
 // totals, per-event and daily figures: an unregistered code's visits count
 // on the event only. A touch with a zero At is stamped at the store's Now.
+// With st.MarkOnly it marks the visit and reports it Counted but counts it
+// nowhere: the caller counts it elsewhere (tracklink.Compose).
 //
 // A session whose TTL ran out starts afresh: its touches and counted visits
-// are gone. st.Session must be a valid session reference, st.TTL positive
-// and st.Touch.Event "" or a valid event slug, else the error wraps
-// ErrInvalid.
+// are gone. A stamp that fails tracklink.Stamp.Check wraps ErrInvalid.
 func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampResult, error) {
 	if err := ctx.Err(); err != nil {
 		return tracklink.StampResult{}, err
 	}
-	switch {
-	case !tracklink.ValidSession(st.Session):
-		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: not a session reference", ErrInvalid)
-	case st.TTL <= 0:
-		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: TTL must be positive", ErrInvalid)
-	case st.Touch.Event != "" && !tracklink.ValidEvent(st.Touch.Event):
-		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: bad event slug", ErrInvalid)
+	if err := st.Check(); err != nil {
+		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: %w", ErrInvalid, err)
 	}
 	now := s.now()
 	t := st.Touch
@@ -78,18 +73,48 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 		}
 	}
 	sess.marks[m] = struct{}{}
-	e := s.event(event)
-	ck := s.capKey(e.visitKeys, key)
-	counts(e.day(day), ck).Visits++
-	counts(e.total, ck).Visits++
-	if code := promoterOf(cur); code != "" && s.registry[code] != nil {
-		p := s.promoter(code)
-		p.total.Visits++
-		counts(p.events, event).Visits++
-		counts(p.days, day).Visits++
-		p.ed[eventDay{event, day}] = struct{}{}
+	if !st.MarkOnly {
+		s.countVisits(event, day, key, promoterOf(cur), 1)
 	}
 	return tracklink.StampResult{Current: cur, Counted: true}, nil
+}
+
+// CountVisits counts visits a separate session store decided on
+// (tracklink.Compose), exactly as Stamp counts its own: on the event (under
+// OtherKey when the key is new and the event already counts visits under
+// Options.MaxSources keys) and, for a registered promoter, on the
+// promoter's figures. Every entry is checked before any is counted.
+func (s *Store) CountVisits(ctx context.Context, visits []tracklink.VisitCount) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, v := range visits {
+		if err := v.Check(); err != nil {
+			return fmt.Errorf("%w: count visits: %w", ErrInvalid, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range visits {
+		s.countVisits(v.Event, v.Day, v.Key, v.Promoter, v.N)
+	}
+	return nil
+}
+
+// countVisits counts n visits of key (and of promoter code, "" for none) on
+// event's day. Callers hold s.mu.
+func (s *Store) countVisits(event, day, key, code string, n int64) {
+	e := s.event(event)
+	ck := s.capKey(e.visitKeys, key)
+	counts(e.day(day), ck).Visits += n
+	counts(e.total, ck).Visits += n
+	if code != "" && s.registry[code] != nil {
+		p := s.promoter(code)
+		p.total.Visits += n
+		counts(p.events, event).Visits += n
+		counts(p.days, day).Visits += n
+		p.ed[eventDay{event, day}] = struct{}{}
+	}
 }
 
 // maybeSweep drops expired sessions once their number doubled since the

@@ -57,7 +57,7 @@ const (
 	DefaultPrefix          = "tracklink:"
 	DefaultOrderTTL        = 30 * 24 * time.Hour
 	DefaultOrdersBatch     = 256
-	DefaultMaxSources      = 1000
+	DefaultMaxSources      = tracklink.DefaultMaxSources
 	DefaultSubscribeBuffer = 64
 )
 
@@ -84,10 +84,8 @@ func (o *Options) setDefaults() {
 
 // OtherKey is the source key ("referral|~other": channel referral, source
 // "~other") that visits and orders count under once their event reached
-// Options.MaxSources distinct keys. "~other" is neither a valid promoter
-// code nor a normalised utm_source or domain, so it never collides with a
-// real source.
-const OtherKey = string(tracklink.ChannelReferral) + "|" + tracklink.OtherSource
+// Options.MaxSources distinct keys: tracklink.OtherKey.
+const OtherKey = tracklink.OtherKey
 
 // maxSources is the cap handed to the scripts; 0 means none.
 func (o *Options) maxSources() int { return max(o.MaxSources, 0) }

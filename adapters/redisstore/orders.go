@@ -43,21 +43,7 @@ import (
 
 func (s *Store) orderKey(id string) string { return s.orderBase + "o:" + id }
 
-func validOrderID(id string) bool {
-	if id == "" || len(id) > tracklink.MaxOrderIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func validCurrency(c string) bool {
-	return len(c) == 3 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c[2] >= 'A' && c[2] <= 'Z'
-}
+func validOrderID(id string) bool { return tracklink.ValidOrderID(id) }
 
 // promoterOf returns the promoter code an attribution's figures go to ("" for
 // none, as for the deleted promoter) and, separately, a code its Source names
@@ -95,22 +81,13 @@ func hookKind(a tracklink.Attribution) tracklink.HookKind {
 // OtherKey; the stored attribution keeps its real touch.
 //
 // The attribution's Refunded and RefundedAt are ignored: an order becomes
-// refunded through Refund only.
+// refunded through Refund only. An attribution that fails
+// tracklink.Attribution.Check wraps ErrInvalid and writes nothing.
 func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.Record, error) {
-	switch {
-	case !validOrderID(a.OrderID):
-		return tracklink.Record{}, invalid("record", "order id must be 1 to %d printable characters", tracklink.MaxOrderIDLen)
-	case !tracklink.ValidEvent(a.Event):
-		return tracklink.Record{}, invalid("record", "event slug %q is not [a-z0-9-]{1,64}", clip(a.Event))
-	case !validCurrency(a.Currency):
-		return tracklink.Record{}, invalid("record", "currency %q is not a three-letter ISO 4217 code", clip(a.Currency))
-	case a.Tickets < 0 || a.Excluded < 0 || a.Revenue < 0:
-		return tracklink.Record{}, invalid("record", "negative tickets or revenue")
+	if err := a.Check(); err != nil {
+		return tracklink.Record{}, fmt.Errorf("%w: record: %w", ErrInvalid, err)
 	}
 	key := a.Touch.Key()
-	if len(key) > maxKeyLen {
-		return tracklink.Record{}, invalid("record", "source key longer than %d bytes", maxKeyLen)
-	}
 	promoter, alsoSource, err := promoterOf(a)
 	if err != nil {
 		return tracklink.Record{}, invalid("record", "%v", err)

@@ -13,7 +13,7 @@ import (
 )
 
 // MaxLimit is the largest page PromoterRanking and RecentOrders return.
-const MaxLimit = 1000
+const MaxLimit = tracklink.MaxLimit
 
 // pgKey names a group aggregate (see rankLib): kind sum, rank, act or mem;
 // group "" is every registered promoter.
@@ -188,23 +188,11 @@ func (s *Store) RecentOrders(ctx context.Context, event string, limit int) ([]tr
 	return out, nil
 }
 
-// groupFilter normalises a group argument: "" is every registered
-// promoter; anything else is trimmed like a saved group name. ok is false
-// for a name no group can have.
-func groupFilter(group string) (g string, ok bool) {
-	if group == "" {
-		return "", true
-	}
-	g, err := groupName("", group)
-	return g, err == nil
-}
+func groupFilter(group string) (string, bool) { return tracklink.GroupFilter(group) }
 
 func checkPage(op string, offset, limit int) error {
-	if limit < 1 || limit > MaxLimit {
-		return invalid(op, "limit %d is not 1 to %d", limit, MaxLimit)
-	}
-	if offset < 0 {
-		return invalid(op, "offset %d is negative", offset)
+	if err := tracklink.CheckPage(offset, limit); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalid, op, err)
 	}
 	return nil
 }

@@ -33,41 +33,19 @@ func (s *Store) regKeys() (promoters, promos, groups, regver string) {
 	return b + "promoters", b + "promos", b + "groups", b + "regver"
 }
 
-// SavePromoter creates or replaces the promoter with p.Code, normalised with
-// tracklink.NormalizePromoter (an invalid code wraps ErrInvalid). Groups and
-// Events are trimmed, deduplicated and sorted; unknown groups are added to
-// the registry. PromoCodes are trimmed and lowercased; a promo code owned by
-// another promoter wraps ErrConflict and nothing is saved. Replacing a
+// SavePromoter creates or replaces the promoter with p.Code, as
+// tracklink.Promoter.Normalize makes it (else the error wraps ErrInvalid);
+// unknown groups are added to the registry. A promo code owned by another
+// promoter wraps ErrConflict and nothing is saved. Replacing a
 // promoter releases the promo codes it no longer lists. A zero Created is
 // kept from the promoter being replaced, else set to Options.Now. One
 // script, one round trip (two when Created is zero).
 func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
-	code, ok := tracklink.NormalizePromoter(p.Code)
-	if !ok {
-		return invalid("save promoter", "promoter code %q is not [A-Za-z0-9_-]{1,64}", clip(p.Code))
+	np, err := p.Normalize()
+	if err != nil {
+		return fmt.Errorf("%w: save promoter: %w", ErrInvalid, err)
 	}
-	np := tracklink.Promoter{Code: code, Name: p.Name, Created: p.Created}
-	for _, g := range p.Groups {
-		g, err := groupName("save promoter", g)
-		if err != nil {
-			return err
-		}
-		np.Groups = append(np.Groups, g)
-	}
-	for _, e := range p.Events {
-		if !tracklink.ValidEvent(e) {
-			return invalid("save promoter", "event slug %q is not [a-z0-9-]{1,64}", clip(e))
-		}
-		np.Events = append(np.Events, e)
-	}
-	for _, pc := range p.PromoCodes {
-		pc = strings.ToLower(strings.TrimSpace(pc))
-		if !tracklink.ValidPromoCode(pc) {
-			return invalid("save promoter", "promo code %q is not 1 to %d printable bytes", clip(pc), tracklink.MaxPromoterLen)
-		}
-		np.PromoCodes = append(np.PromoCodes, pc)
-	}
-	np.Groups, np.Events, np.PromoCodes = set(np.Groups), set(np.Events), set(np.PromoCodes)
+	code := np.Code
 	kp, kpc, kg, kv := s.regKeys()
 	if np.Created.IsZero() {
 		old, ok, err := s.Promoter(ctx, code)
@@ -279,25 +257,13 @@ func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edi
 	return s.wrap(op, errors.New("registry kept changing; try again"))
 }
 
-// SaveLink creates or replaces the campaign link with l.ID. The id is
-// [A-Za-z0-9_-]{1,32}, Event a valid slug and UTM.Source required (trimmed
-// and lowercased); every utm value is at most tracklink.MaxUTMLen bytes.
-// Anything else wraps ErrInvalid. A zero Created is kept from the link being
+// SaveLink creates or replaces the campaign link with l.ID, as
+// tracklink.Link.Normalize makes it (else the error wraps ErrInvalid). A zero Created is kept from the link being
 // replaced, else set to Options.Now.
 func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
-	l.UTM.Source = strings.ToLower(strings.TrimSpace(l.UTM.Source))
-	switch {
-	case !tracklink.ValidLinkID(l.ID):
-		return invalid("save link", "link id %q is not [A-Za-z0-9_-]{1,%d}", clip(l.ID), MaxLinkIDLen)
-	case !tracklink.ValidEvent(l.Event):
-		return invalid("save link", "event slug %q is not [a-z0-9-]{1,64}", clip(l.Event))
-	case l.UTM.Source == "":
-		return invalid("save link", "link %q has no utm_source", l.ID)
-	}
-	for _, v := range []string{l.UTM.Source, l.UTM.Medium, l.UTM.Campaign, l.UTM.Content, l.UTM.Term} {
-		if len(v) > tracklink.MaxUTMLen {
-			return invalid("save link", "link %q: utm value longer than %d bytes", l.ID, tracklink.MaxUTMLen)
-		}
+	l, err := l.Normalize()
+	if err != nil {
+		return fmt.Errorf("%w: save link: %w", ErrInvalid, err)
 	}
 	if l.Created.IsZero() {
 		old, ok, err := s.Link(ctx, l.ID)

@@ -16,7 +16,7 @@ import (
 
 // MaxDays is the longest range, in days inclusive, that EventDays and
 // PromoterDays answer (they return one entry per day).
-const MaxDays = 400
+const MaxDays = tracklink.MaxDays
 
 // directDays is the longest EventTraffic range read day by day in one
 // round trip; longer ranges first read which days have figures.
@@ -294,31 +294,15 @@ func (s *Store) PromoterDays(ctx context.Context, code, from, to string) ([]trac
 	return out, nil
 }
 
-// dayRange parses from..to (YYYY-MM-DD) and returns the first day and the
-// number of days, inclusive. limit > 0 bounds that number.
+// dayRange parses from..to with tracklink.DayRange (limit > 0, which must
+// be MaxDays) or tracklink.DaySpan (limit 0).
 func dayRange(op, from, to string, limit int) (time.Time, int, error) {
-	f, err := parseDay(from)
+	f, n, err := tracklink.DaySpan(from, to)
+	if limit > 0 {
+		f, n, err = tracklink.DayRange(from, to)
+	}
 	if err != nil {
-		return time.Time{}, 0, invalid(op, "%v", err)
-	}
-	t, err := parseDay(to)
-	if err != nil {
-		return time.Time{}, 0, invalid(op, "%v", err)
-	}
-	if f.After(t) {
-		return time.Time{}, 0, invalid(op, "from %s is after to %s", from, to)
-	}
-	n := int(t.Sub(f)/(24*time.Hour)) + 1
-	if limit > 0 && n > limit {
-		return time.Time{}, 0, invalid(op, "%d days from %s to %s, more than %d", n, from, to, limit)
+		return time.Time{}, 0, fmt.Errorf("%w: %s: %w", ErrInvalid, op, err)
 	}
 	return f, n, nil
-}
-
-func parseDay(s string) (time.Time, error) {
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil || t.Format(time.DateOnly) != s {
-		return time.Time{}, fmt.Errorf("%q is not a YYYY-MM-DD date", clip(s))
-	}
-	return t, nil
 }

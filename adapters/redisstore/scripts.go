@@ -29,20 +29,20 @@ local function capKey(vall, key, max)
   if redis.call('HLEN', vall) < max then return key end
   return otherKey
 end
-local function countEvent(vday, vall, days, key, day, max)
+local function countEvent(vday, vall, days, key, day, max, n)
   key = capKey(vall, key, max)
-  redis.call('HINCRBY', vday, key, 1)
-  redis.call('HINCRBY', vall, key, 1)
+  redis.call('HINCRBY', vday, key, n)
+  redis.call('HINCRBY', vall, key, n)
   redis.call('SADD', days, day)
 end
--- countPromoter counts a visit on a registered promoter's figures; an
+-- countPromoter counts n visits on a registered promoter's figures; an
 -- unregistered code gets no keys of its own.
-local function countPromoter(obase, code, ev, day)
+local function countPromoter(obase, code, ev, day, n)
   if redis.call('HEXISTS', obase .. 'promoters', code) == 0 then return 0 end
   local pk = obase .. 'p:' .. code
-  redis.call('HINCRBY', pk .. ':all', 'visits', 1)
-  redis.call('HINCRBY', pk .. ':ev', ev .. '|visits', 1)
-  redis.call('HINCRBY', pk .. ':d:' .. day, 'visits', 1)
+  redis.call('HINCRBY', pk .. ':all', 'visits', n)
+  redis.call('HINCRBY', pk .. ':ev', ev .. '|visits', n)
+  redis.call('HINCRBY', pk .. ':d:' .. day, 'visits', n)
   redis.call('SADD', pk .. ':days', day)
   redis.call('SADD', pk .. ':ed', ev .. ' ' .. day)
   return 1
@@ -118,9 +118,9 @@ if redis.call('HEXISTS', sk, mark) == 0 then
   redis.call('HINCRBY', sk, 'n', 1)
   counted = 1
   if #KEYS >= 4 then
-    countEvent(KEYS[2], KEYS[3], KEYS[4], key, day, tonumber(ARGV[11]))
+    countEvent(KEYS[2], KEYS[3], KEYS[4], key, day, tonumber(ARGV[11]), 1)
     if code ~= '' then
-      countPromoter(ARGV[9], code, ev, day)
+      countPromoter(ARGV[9], code, ev, day, 1)
     end
   end
 end
@@ -131,22 +131,24 @@ end
 return {0, counted, key, code, cur[1]}
 `)
 
-// countScript counts a visit on the event side (Cluster mode).
+// countScript counts n visits on the event side (Cluster mode, and
+// CountVisits).
 //
 //	KEYS <prefix>{e:<ev>}:v:<day>, …:v:all, …:days
-//	ARGV key, day, max sources
+//	ARGV key, day, max sources, n
 var countScript = redis.NewScript(visitLib + `
-countEvent(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(ARGV[3]))
+countEvent(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
 return 1
 `)
 
-// promoterVisitScript counts a visit on a registered promoter's figures
-// (Cluster mode; the promoters hash shares KEYS[1]'s {o} slot).
+// promoterVisitScript counts n visits on a registered promoter's figures
+// (Cluster mode, and CountVisits; the promoters hash shares KEYS[1]'s {o}
+// slot).
 //
 //	KEYS[1] <base>p:<code>:all
-//	ARGV    base, code, event, day
+//	ARGV    base, code, event, day, n
 var promoterVisitScript = redis.NewScript(visitLib + `
-return countPromoter(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return countPromoter(ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]))
 `)
 
 // orderLib is shared by the record and refund scripts.

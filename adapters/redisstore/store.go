@@ -11,9 +11,10 @@ import (
 	"github.com/tracklink/tracklink"
 )
 
-// Compile-time guards: Store implements both store contracts.
+// Compile-time guards: Store implements every role of the contract.
 var (
 	_ tracklink.Store       = (*Store)(nil)
+	_ tracklink.LedgerStore = (*Store)(nil)
 	_ tracklink.ReportStore = (*Store)(nil)
 )
 
@@ -82,13 +83,9 @@ func (s *Store) sessionKey(session string) string { return s.opts.Prefix + "{s:"
 
 func (s *Store) eventTag(event string) string { return s.opts.Prefix + "{e:" + event + "}" }
 
-// maxKeyLen bounds a source key (Touch.Key) stored as a hash field.
-const maxKeyLen = 512
-
 // MaxSessionMarks bounds the visit marks ((event, source key, day) triples
-// already counted) one session keeps, as memstore does. Past it, Stamp
-// forgets the marks of days other than the landing's.
-const MaxSessionMarks = 256
+// already counted) one session keeps: tracklink.MaxSessionMarks.
+const MaxSessionMarks = tracklink.MaxSessionMarks
 
 func validScope(event string) bool { return event == "" || tracklink.ValidEvent(event) }
 
@@ -138,7 +135,8 @@ func touchPromoter(t tracklink.Touch) (string, bool) {
 // Options.MaxSources keys; Current keeps the real touch) and, for a touch
 // of a registered promoter (SavePromoter), on the promoter's figures. An
 // unregistered code's visits count on the event only and create no
-// per-promoter keys.
+// per-promoter keys. With st.MarkOnly it marks the visit and counts it
+// nowhere (tracklink.Compose counts it on the ledger).
 //
 // On a single node or Sentinel (a *redis.Client) this is one EVALSHA: one
 // round trip, one atomic step. On a Cluster the session and the event's
@@ -149,22 +147,10 @@ func touchPromoter(t tracklink.Touch) (string, bool) {
 // marked but not counted (the error is returned).
 func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampResult, error) {
 	t := st.Touch
-	switch {
-	case !tracklink.ValidSession(st.Session):
-		return tracklink.StampResult{}, invalid("stamp", "session reference is not a tracklink reference")
-	case !validScope(t.Event):
-		return tracklink.StampResult{}, invalid("stamp", "event slug %q is not [a-z0-9-]{1,64}", clip(t.Event))
-	case st.TTL <= 0:
-		return tracklink.StampResult{}, invalid("stamp", "TTL must be > 0")
+	if err := st.Check(); err != nil {
+		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: %w", ErrInvalid, err)
 	}
-	key := t.Key()
-	if len(key) > maxKeyLen {
-		return tracklink.StampResult{}, invalid("stamp", "source key longer than %d bytes", maxKeyLen)
-	}
-	code, ok := touchPromoter(t)
-	if !ok {
-		return tracklink.StampResult{}, invalid("stamp", "promoter code %q is not a lowercase [a-z0-9_-]{1,64} code", clip(t.Promoter))
-	}
+	key, code := t.Key(), t.PromoterCode()
 	if t.At.IsZero() {
 		t.At = s.opts.Now()
 	}
@@ -179,7 +165,7 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 	}
 	ttl := max(st.TTL.Milliseconds(), 1)
 	var keys []string
-	if s.split {
+	if s.split || st.MarkOnly {
 		keys = []string{s.sessionKey(st.Session)}
 	} else {
 		tag := s.eventTag(t.Event)
@@ -201,26 +187,52 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 			return tracklink.StampResult{}, s.wrap("stamp", fmt.Errorf("decode stored touch: %w", err))
 		}
 	}
-	if s.split && out.Counted {
+	if s.split && !st.MarkOnly && out.Counted {
 		curKey, _ := res[2].(string)
 		curCode, _ := res[3].(string)
-		if err := s.countSplit(ctx, t.Event, day, curKey, curCode); err != nil {
+		if err := execScripts(ctx, s.rdb, s.countCalls(nil, t.Event, day, curKey, curCode, 1)); err != nil {
 			return out, s.wrap("stamp", err)
 		}
 	}
 	return out, nil
 }
 
-// countSplit counts a visit on a Cluster: the event's counters and the
-// promoter's live in other slots than the session. The promoter's script
-// checks the registry itself (same {o} slot).
-func (s *Store) countSplit(ctx context.Context, event, day, key, code string) error {
+// countCalls appends the scripts that count n visits of key (and of
+// promoter code, "" for none) on event's day: the event's counters and the
+// promoter's live in other slots than the session, and than each other on
+// a Cluster. The promoter's script checks the registry itself (same {o}
+// slot).
+func (s *Store) countCalls(calls []scriptCall, event, day, key, code string, n int64) []scriptCall {
 	tag := s.eventTag(event)
-	calls := []scriptCall{{countScript, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, []any{key, day, s.opts.maxSources()}}}
+	calls = append(calls, scriptCall{countScript, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, []any{key, day, s.opts.maxSources(), n}})
 	if code != "" {
-		calls = append(calls, scriptCall{promoterVisitScript, []string{s.orderBase + "p:" + code + ":all"}, []any{s.orderBase, code, event, day}})
+		calls = append(calls, scriptCall{promoterVisitScript, []string{s.orderBase + "p:" + code + ":all"}, []any{s.orderBase, code, event, day, n}})
 	}
-	return execScripts(ctx, s.rdb, calls)
+	return calls
+}
+
+// CountVisits counts visits a separate session store decided on
+// (tracklink.Compose), as Stamp counts its own: one pipeline of scripts
+// (one round trip on a single node; one per node on a Cluster), each
+// atomic on its own. Every entry is checked before anything is sent. If
+// the pipeline fails part way, some entries may have been counted and the
+// error is returned (a caller's retry may count those twice: visits are
+// estimates, sales are exact).
+func (s *Store) CountVisits(ctx context.Context, visits []tracklink.VisitCount) error {
+	if len(visits) == 0 {
+		return nil
+	}
+	calls := make([]scriptCall, 0, len(visits))
+	for _, v := range visits {
+		if err := v.Check(); err != nil {
+			return fmt.Errorf("%w: count visits: %w", ErrInvalid, err)
+		}
+		calls = s.countCalls(calls, v.Event, v.Day, v.Key, v.Promoter, v.N)
+	}
+	if err := execScripts(ctx, s.rdb, calls); err != nil {
+		return s.wrap("count visits", err)
+	}
+	return nil
 }
 
 // Touches reads the session's event touch and site-wide touch with one
