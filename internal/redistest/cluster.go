@@ -89,18 +89,19 @@ func Cluster(tb testing.TB) *redis.ClusterClient {
 
 // NewClusterClient returns a test client of the cluster at seeds, closed
 // when the test ends: calls bounded by the context (ContextTimeoutEnabled)
-// and short socket timeouts, one retry, and a pool big enough for the
-// suites' hundreds of goroutines.
+// and otherwise only by generous timeouts (see Client), node clients that
+// do not retry, and a pool big enough for the suites' hundreds of
+// goroutines.
 func NewClusterClient(tb testing.TB, seeds []string) *redis.ClusterClient {
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs:                 seeds,
 		ContextTimeoutEnabled: true,
-		DialTimeout:           time.Second,
-		ReadTimeout:           2 * time.Second,
-		WriteTimeout:          2 * time.Second,
-		PoolSize:              64,
-		PoolTimeout:           10 * time.Second,
-		MaxRetries:            1,
+		DialTimeout:           testTimeout,
+		ReadTimeout:           testTimeout,
+		WriteTimeout:          testTimeout,
+		PoolSize:              testPoolSize,
+		PoolTimeout:           testPoolTimeout,
+		MaxRetries:            -1,
 		MinRetryBackoff:       8 * time.Millisecond,
 		MaxRetryBackoff:       64 * time.Millisecond,
 	})
