@@ -72,6 +72,11 @@ type Harness struct {
 	MaxSources int
 }
 
+// patience bounds how long a subtest waits for something that must happen
+// (a change on a subscription, its close): generous, so that only a store
+// that never delivers reaches it, however loaded the machine.
+const patience = 30 * time.Second
+
 // DefaultMaxSources is the cap on distinct source keys per event that
 // stores default to, and that Harness.MaxSources 0 stands for.
 const DefaultMaxSources = 1000
