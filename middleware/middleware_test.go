@@ -59,7 +59,11 @@ func (s *countingStore) Stamp(ctx context.Context, st tracklink.Stamp) (tracklin
 
 func newMW(t testing.TB, store tracklink.Store, mut ...func(*middleware.Config)) *middleware.Middleware {
 	t.Helper()
-	cfg := middleware.Config{Store: store, SessionKeys: [][]byte{[]byte(testKey), nil}, Insecure: true}
+	cfg := middleware.Config{Store: store, SessionKeys: [][]byte{[]byte(testKey), nil}, Insecure: true,
+		// Generous: on a loaded machine the 50 ms default could fail a
+		// landing open and lose its stamp. Tests about the deadline set
+		// their own.
+		StoreTimeout: 30 * time.Second}
 	for _, f := range mut {
 		f(&cfg)
 	}

@@ -55,8 +55,9 @@ func closedPort(t *testing.T) string {
 
 // TestRedisOutageFailsOpen runs the middleware on a redisstore whose Redis
 // is down (connection refused) or hung (accepts, never answers): every page
-// is served with status 200 and the same body; each request waits at most
-// about StoreTimeout until the breaker opens; then no command is sent.
+// is served with status 200 and the same body; each request's store call
+// ends by its own StoreTimeout, well inside the request's deadline, until
+// the breaker opens; then no command is sent.
 func TestRedisOutageFailsOpen(t *testing.T) {
 	for name, addr := range map[string]func(*testing.T) string{"refused": closedPort, "hung": hungServer} {
 		t.Run(name, func(t *testing.T) {
@@ -74,13 +75,16 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 			})
 			h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<h1>Summer Fest</h1>") }))
 
-			var slowest time.Duration
 			for i := 0; i < 20; i++ {
-				start := time.Now()
-				rec := serve(h, landing("/events/summer-fest?promoter=ana"))
-				if d := time.Since(start); d > slowest {
-					slowest = d
-				}
+				// A bound on a hang, not a speed target: the request's own
+				// deadline is generous, and a store call that ignored
+				// StoreTimeout (go-redis' defaults hold a hung call for
+				// 3 s per try, 4 tries) would still be waiting when it
+				// passed.
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				rec := serve(h, landing("/events/summer-fest?promoter=ana").WithContext(ctx))
+				assert.NoError(t, ctx.Err(), "request %d waited for Redis until the request's own deadline", i)
+				cancel()
 				assert.Equal(t, http.StatusOK, rec.Code)
 				assert.Equal(t, "<h1>Summer Fest</h1>", rec.Body.String())
 			}
@@ -89,9 +93,6 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 			// (RecommendedOptions allows one retry inside the deadline).
 			assert.LessOrEqual(t, sent, int64(6), "commands stop once the breaker is open")
 			assert.NotZero(t, errs.Load(), "the outage was reported")
-			// A bound on a hang, not a speed target: without deadlines a hung
-			// Redis holds each page for the client's read timeout.
-			assert.Less(t, slowest, time.Second, "no request waited for Redis beyond its deadline")
 
 			for i := 0; i < 10; i++ {
 				serve(h, landing("/events/summer-fest?promoter=ana"))

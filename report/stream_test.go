@@ -43,9 +43,15 @@ func sseEvent(t *testing.T, sc *bufio.Scanner) (kind string, data []byte) {
 	return "", nil
 }
 
+// streamWait bounds how long a test waits on a stream: generous, so only a
+// stream that never delivers reaches it.
+const streamWait = 30 * time.Second
+
+// openStream opens an SSE stream whose request ends at streamWait: a read
+// still waiting then fails with the deadline's error.
 func openStream(t *testing.T, url string) (*bufio.Scanner, func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), streamWait)
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -56,14 +62,16 @@ func openStream(t *testing.T, url string) (*bufio.Scanner, func()) {
 
 // TestStreamAcrossInstances: two app instances share one Redis; the order
 // webhook lands on instance A, and a dashboard streaming from instance B
-// sees the attribution within a second.
+// sees the attribution.
 func TestStreamAcrossInstances(t *testing.T) {
 	rdb, _ := redistest.Client(t)
 	prefix := redistest.Prefix(t, rdb)
 	secret := webhooktest.NewStandardWebhookSecret()
 	instance := func() (http.Handler, *report.Reporter) {
 		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
-		wh, err := webhook.NewHandler(webhook.Config{Store: s, Provider: webhook.MustStandardWebhooks(secret)})
+		// A generous StoreTimeout: this test is about the stream, and a
+		// loaded machine must not turn the delivery into a 503.
+		wh, err := webhook.NewHandler(webhook.Config{Store: s, Provider: webhook.MustStandardWebhooks(secret), StoreTimeout: streamWait})
 		require.NoError(t, err)
 		rp, err := report.New(report.Config{Store: s})
 		require.NoError(t, err)
@@ -78,7 +86,6 @@ func TestStreamAcrossInstances(t *testing.T) {
 	defer stop()
 
 	body := []byte(`{"type":"order.completed","data":{"order_id":"ord_live","event":"summer-fest","currency":"EUR","lines":[{"kind":"primary","quantity":3,"unit_amount":1000}]}}`)
-	sent := time.Now()
 	req := httptest.NewRequest("POST", "/webhooks/orders", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range webhooktest.SignStandardWebhook(secret, "msg_live", time.Now(), body) {
@@ -88,24 +95,14 @@ func TestStreamAcrossInstances(t *testing.T) {
 	whA.ServeHTTP(rec, req)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 
-	got := make(chan tracklink.Attribution, 1)
-	kinds := make(chan string, 1)
-	go func() {
-		kind, data := sseEvent(t, sc)
-		var a tracklink.Attribution
-		json.Unmarshal(data, &a)
-		kinds <- kind
-		got <- a
-	}()
-	select {
-	case a := <-got:
-		assert.Equal(t, "unattributed", <-kinds)
-		assert.Equal(t, "ord_live", a.OrderID)
-		assert.Equal(t, 3, a.Tickets)
-		assert.Less(t, time.Since(sent), time.Second)
-	case <-time.After(time.Second):
-		t.Fatal("instance B's stream did not see the order within a second")
-	}
+	// The stream's deadline bounds the wait: sseEvent fails the test with
+	// the deadline's error if instance B never shows the order.
+	kind, data := sseEvent(t, sc)
+	var a tracklink.Attribution
+	require.NoError(t, json.Unmarshal(data, &a))
+	assert.Equal(t, "unattributed", kind)
+	assert.Equal(t, "ord_live", a.OrderID)
+	assert.Equal(t, 3, a.Tickets)
 }
 
 // TestStreamCloseAndAuth: Close ends open streams (so http.Server.Shutdown
@@ -123,18 +120,12 @@ func TestStreamCloseAndAuth(t *testing.T) {
 
 	sc, stop := openStream(t, srv.URL+"/stream?k=ok")
 	defer stop()
-	done := make(chan struct{})
-	go func() {
-		for sc.Scan() {
-		}
-		close(done)
-	}()
 	rp.Close()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-		t.Fatal("Close did not end the stream")
+	for sc.Scan() {
 	}
+	// A stream Close did not end runs to the request's deadline and ends
+	// with its error; one Close ended is a clean end of the body.
+	assert.NoError(t, sc.Err(), "Close did not end the stream")
 	assert.Panics(t, func() { rp.Handler(nil) }, "no open admin by accident")
 }
 

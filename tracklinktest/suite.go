@@ -78,8 +78,10 @@ type Harness struct {
 		tracklink.ReportStore
 	}
 	// Advance moves the store's clock forward (memstore: a fake clock;
-	// Redis: sleeps, since Redis expires keys by its own clock). Tests only
-	// advance by short spans (≤ 1.5s) around TTLs of ≤ 1s.
+	// Redis: sleeps, since Redis expires keys by its own clock). The
+	// expiry subtests advance by at most 1.4 × a TTL of 1 s; when a store
+	// on the real clock was too slow for a check to prove anything (a
+	// loaded machine), they run again with TTLs of 2, 4, then 8 s.
 	Advance func(d time.Duration)
 	// Now is the time the store believes it is (for building touches and
 	// orders).
@@ -109,6 +111,11 @@ type LedgerHarness struct {
 	// MaxSources is Harness's.
 	MaxSources int
 }
+
+// patience bounds how long a subtest waits for something that must happen
+// (a change on a subscription, its close): generous, so that only a store
+// that never delivers reaches it, however loaded the machine.
+const patience = 30 * time.Second
 
 // DefaultMaxSources is the cap on distinct source keys per event that
 // stores default to, and that Harness.MaxSources 0 stands for.

@@ -348,6 +348,10 @@ func testLinks(t *testing.T, h *env) {
 func testSubscribe(t *testing.T, h *env) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
+	// wait bounds the waits for a change and for the close: generous, so
+	// that only a store that never delivers reaches it.
+	wait, stop := context.WithTimeout(t.Context(), patience)
+	defer stop()
 	ch, err := h.Feed.Subscribe(ctx)
 	if err != nil {
 		t.Fatalf("Subscribe: %v", err)
@@ -360,8 +364,8 @@ func testSubscribe(t *testing.T, h *env) {
 				t.Fatalf("%s: channel closed", what)
 			}
 			return c
-		case <-time.After(2 * time.Second):
-			t.Fatalf("%s: no change within 2s", what)
+		case <-wait.Done():
+			t.Fatalf("%s: no change within %v", what, patience)
 		}
 		return tracklink.Change{}
 	}
@@ -377,7 +381,6 @@ func testSubscribe(t *testing.T, h *env) {
 		t.Errorf("change after Refund = %+v", c)
 	}
 	cancel()
-	deadline := time.After(2 * time.Second)
 	for {
 		select {
 		case c, ok := <-ch:
@@ -385,8 +388,8 @@ func testSubscribe(t *testing.T, h *env) {
 				return
 			}
 			t.Errorf("unexpected change %+v", c)
-		case <-deadline:
-			t.Fatal("channel not closed within 2s of the context ending")
+		case <-wait.Done():
+			t.Fatalf("channel not closed within %v of the context ending", patience)
 		}
 	}
 }

@@ -131,39 +131,82 @@ func testVisitDedup(t *testing.T, h *env) {
 	wantDays(t, "PromoterDays(ana)", pd, err, dc(day0, counts(1, 0, 0, 0)), dc(day1, counts(0, 0, 0, 0)))
 }
 
+// expiryTTLs are the TTLs the expiry subtests run with, in turn, every
+// span scaled to the TTL. A check that a touch is still there proves
+// something only when the read finished within the TTL of the stamp that
+// set it, by Harness.Now: on a fake clock that always holds, but a store
+// that expires by the real clock (Redis) on a loaded machine may take
+// longer. The subtest then runs again, on a fresh session, with the next
+// TTL; only a store whose calls take seconds runs out of them.
+var expiryTTLs = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
+
+// runExpiry runs attempt with each of expiryTTLs until one run is
+// conclusive (attempt returns true).
+func runExpiry(t *testing.T, attempt func(s string, ttl time.Duration) (conclusive bool)) {
+	t.Helper()
+	for i, ttl := range expiryTTLs {
+		if attempt(sessionRef(1+i), ttl) {
+			return
+		}
+		t.Logf("TTL %v: a stamp and the read after it took longer than the TTL, so the store may rightly have expired the touch; again with longer spans", ttl)
+	}
+	t.Fatalf("no conclusive run with TTLs up to %v: the store's calls take seconds", expiryTTLs[len(expiryTTLs)-1])
+}
+
+// scaled returns ttl × tenths / 10.
+func scaled(ttl time.Duration, tenths int) time.Duration { return ttl * time.Duration(tenths) / 10 }
+
 func testExpiry(t *testing.T, h *env) {
-	s := sessionRef(1)
-	const ttl = time.Second
-	r := stamp(t, h, s, promoterTouch("ana", "ev", now(h)), tracklink.LastTouch, ttl)
-	if r.Current.Key() != "promoter|ana" {
-		t.Fatalf("Stamp: Current %s, want promoter|ana", r.Current.Key())
-	}
-	stamp(t, h, s, sourceTouch(tracklink.ChannelSocial, "instagram", "", now(h)), tracklink.LastTouch, ttl)
-	wantTouches(t, h, s, "ev", "promoter|ana", "social|instagram")
-	h.Advance(ttl + 300*time.Millisecond)
-	wantTouches(t, h, s, "ev", "<nil>", "<nil>")
-	// a weak touch now starts afresh instead of keeping the expired one
-	r = stamp(t, h, s, directTouch("ev", now(h)), tracklink.LastTouch, ttl)
-	if r.Current.Key() != "direct|direct" {
-		t.Errorf("Stamp after expiry: Current %s, want direct|direct", r.Current.Key())
-	}
+	runExpiry(t, func(s string, ttl time.Duration) bool {
+		start := h.Now()
+		r := stamp(t, h, s, promoterTouch("ana", "ev", now(h)), tracklink.LastTouch, ttl)
+		if r.Current.Key() != "promoter|ana" {
+			t.Fatalf("Stamp: Current %s, want promoter|ana", r.Current.Key())
+		}
+		stamp(t, h, s, sourceTouch(tracklink.ChannelSocial, "instagram", "", now(h)), tracklink.LastTouch, ttl)
+		ev, site := touches(t, h, s, "ev")
+		if h.Now().Sub(start) >= ttl {
+			return false
+		}
+		if keyOf(ev) != "promoter|ana" || keyOf(site) != "social|instagram" {
+			t.Errorf("Touches(%s, ev) = %s, %s; want promoter|ana, social|instagram", s, keyOf(ev), keyOf(site))
+		}
+		h.Advance(scaled(ttl, 13))
+		wantTouches(t, h, s, "ev", "<nil>", "<nil>")
+		// a weak touch now starts afresh instead of keeping the expired one
+		r = stamp(t, h, s, directTouch("ev", now(h)), tracklink.LastTouch, ttl)
+		if r.Current.Key() != "direct|direct" {
+			t.Errorf("Stamp after expiry: Current %s, want direct|direct", r.Current.Key())
+		}
+		return true
+	})
 }
 
 func testSlidingExpiry(t *testing.T, h *env) {
-	s := sessionRef(1)
-	// Spans leave 400ms of slack either side, so a slow store or a loaded
-	// machine cannot turn the check into a race with Redis' own clock.
-	const ttl = time.Second
-	stamp(t, h, s, promoterTouch("ana", "ev", now(h)), tracklink.LastTouch, ttl)
-	h.Advance(600 * time.Millisecond)
-	// a landing on another scope slides the whole session
-	stamp(t, h, s, directTouch("", now(h)), tracklink.LastTouch, ttl)
-	h.Advance(600 * time.Millisecond)
-	// 1.2s after the first stamp, 0.6s after the second
-	wantTouches(t, h, s, "ev", "promoter|ana", "direct|direct")
-	h.Advance(800 * time.Millisecond)
-	// 1.4s after the last stamp
-	wantTouches(t, h, s, "ev", "<nil>", "<nil>")
+	// Spans leave 0.4 TTL of slack either side; runExpiry retries with a
+	// longer TTL when a loaded machine used up the slack.
+	runExpiry(t, func(s string, ttl time.Duration) bool {
+		first := h.Now()
+		stamp(t, h, s, promoterTouch("ana", "ev", now(h)), tracklink.LastTouch, ttl)
+		h.Advance(scaled(ttl, 6))
+		// a landing on another scope slides the whole session
+		second := h.Now()
+		stamp(t, h, s, directTouch("", now(h)), tracklink.LastTouch, ttl)
+		slid := h.Now()
+		h.Advance(scaled(ttl, 6))
+		// 1.2 TTL after the first stamp, 0.6 TTL after the second
+		ev, site := touches(t, h, s, "ev")
+		if slid.Sub(first) >= ttl || h.Now().Sub(second) >= ttl {
+			return false
+		}
+		if keyOf(ev) != "promoter|ana" || keyOf(site) != "direct|direct" {
+			t.Errorf("Touches(%s, ev) = %s, %s; want promoter|ana, direct|direct", s, keyOf(ev), keyOf(site))
+		}
+		h.Advance(scaled(ttl, 8))
+		// 1.4 TTL after the last stamp
+		wantTouches(t, h, s, "ev", "<nil>", "<nil>")
+		return true
+	})
 }
 
 func testStampConcurrent(t *testing.T, h *env) {

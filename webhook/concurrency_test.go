@@ -126,7 +126,8 @@ func testConcurrentDeliveries(t *testing.T, s testStore) {
 	rand.Shuffle(len(bodies), func(i, j int) { bodies[i], bodies[j] = bodies[j], bodies[i] })
 
 	log := newHookLog()
-	h, err := NewHandler(Config{Store: s, Provider: MustStandardWebhooks(stdSecretA), Hooks: log.hooks(), Now: func() time.Time { return now }})
+	h, err := NewHandler(Config{Store: s, Provider: MustStandardWebhooks(stdSecretA), Hooks: log.hooks(), Now: func() time.Time { return now },
+		StoreTimeout: patientStoreTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,11 +46,16 @@ func TestEndToEnd(t *testing.T) {
 
 func testEndToEnd(t *testing.T, store e2eStore) {
 	secret := webhooktest.NewStandardWebhookSecret()
-	mw, err := middleware.New(middleware.Config{Store: store, SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef"), nil}, Insecure: true})
+	// Generous store deadlines: this test is about attribution, and the
+	// middleware's 50 ms default would let a loaded machine fail a landing
+	// open (no stamp) and credit the order to direct.
+	const patient = 30 * time.Second
+	mw, err := middleware.New(middleware.Config{Store: store, SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef"), nil}, Insecure: true,
+		StoreTimeout: patient})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wh, err := webhook.NewHandler(webhook.Config{Store: store, Provider: webhook.MustStandardWebhooks(secret)})
+	wh, err := webhook.NewHandler(webhook.Config{Store: store, Provider: webhook.MustStandardWebhooks(secret), StoreTimeout: patient})
 	if err != nil {
 		t.Fatal(err)
 	}

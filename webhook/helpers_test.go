@@ -27,6 +27,12 @@ var (
 	stripeSecretB = "whsec_stripeTestSecretB0123456789"
 )
 
+// patientStoreTimeout is the StoreTimeout of tests against a real store
+// that are not about deadlines: long enough that a loaded machine (-race,
+// a high load average, the miniredis fallback) never turns a delivery into
+// a 503, short enough that a hung store still fails the test.
+const patientStoreTimeout = 30 * time.Second
+
 // sessionN is a valid, distinct session reference.
 func sessionN(n int) string { return fmt.Sprintf("sess%018d", n) }
 

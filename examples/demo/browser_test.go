@@ -90,7 +90,9 @@ type browserRun struct {
 }
 
 // do runs actions on a tab with a bounded wait; on failure it saves a
-// screenshot of the tab next to the others.
+// screenshot of the tab next to the others. The waits are generous (a
+// minute a step): a loaded machine slows Chromium down a lot, and only a
+// page that never gets there should fail.
 func (br *browserRun) do(ctx context.Context, what string, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	br.t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, d)
@@ -104,7 +106,7 @@ func (br *browserRun) do(ctx context.Context, what string, d time.Duration, acti
 
 func value[T any](br *browserRun, ctx context.Context, what string, a chromedp.Action[T]) T {
 	br.t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	v, err := chromedp.Run(sctx, a)
 	if err != nil {
@@ -116,7 +118,7 @@ func value[T any](br *browserRun, ctx context.Context, what string, a chromedp.A
 // shot saves a full-page PNG screenshot of the tab.
 func (br *browserRun) shot(ctx context.Context, name string) {
 	br.t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -140,20 +142,20 @@ func jsText(sel string) chromedp.Action[string] {
 
 // login signs into the dashboard from the login form.
 func (br *browserRun) login(ctx context.Context, base, page, ready string) {
-	br.do(ctx, "log in", 15*time.Second,
+	br.do(ctx, "log in", time.Minute,
 		chromedp.Navigate(base+page),
 		chromedp.WaitVisible(css("#password")),
 		chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Click(css("#login")),
 		chromedp.WaitVisible(css(ready)),
-		chromedp.Poll[chromedp.Void](`document.getElementById("live").dataset.state === "open"`, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("live").dataset.state === "open"`, chromedp.WithPollingTimeout(time.Minute)),
 	)
 }
 
 // buy fills the event page's form and waits for the confirmed payment;
 // it returns the order id.
 func (br *browserRun) buy(ctx context.Context, url, qtyGA string) string {
-	br.do(ctx, "buy tickets", 20*time.Second,
+	br.do(ctx, "buy tickets", time.Minute,
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(css(`select[name="qty_ga"]`)),
 		chromedp.SetValue(css(`select[name="qty_ga"]`), qtyGA),
@@ -199,13 +201,13 @@ func TestBrowser(t *testing.T) {
 
 	// A week of seeded history, so the screenshots show real charts.
 	s := startDemo(t, Options{Seed: true, SeedDays: 7, PaymentDelay: 300 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
 	// ---- Browser 1: a promoter's sale, live in the dashboard. ----
 	admin, closeChrome := newChrome(t, ctx, path)
 	br.login(admin, s.URL, "/admin/promoters", "#promoters-table")
-	br.do(admin, "open ana's panel", 10*time.Second,
+	br.do(admin, "open ana's panel", time.Minute,
 		chromedp.Click(css(`#promoters-table tr[data-code="ana"]`)),
 		chromedp.WaitVisible(css(`#panel[data-code="ana"] [data-stat="tickets"]`)),
 	)
@@ -223,10 +225,10 @@ func TestBrowser(t *testing.T) {
 	closeShop()
 
 	// The sale arrives in the open panel without a reload (SSE).
-	br.do(admin, "see the sale live", 15*time.Second,
+	br.do(admin, "see the sale live", time.Minute,
 		chromedp.Poll[chromedp.Void](fmt.Sprintf(`(document.querySelector('#panel [data-stat="tickets"]') || {}).textContent === "%d"`, before+2),
-			chromedp.WithPollingTimeout(15*time.Second)),
-		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#toasts .toast").length > 0`, chromedp.WithPollingTimeout(5*time.Second)),
+			chromedp.WithPollingTimeout(time.Minute)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#toasts .toast").length > 0`, chromedp.WithPollingTimeout(30*time.Second)),
 	)
 	if url := value(br, admin, "location", chromedp.Location()); !strings.Contains(url, "code=ana") {
 		t.Errorf("panel URL = %s", url)
@@ -246,7 +248,7 @@ func TestBrowser(t *testing.T) {
 	shop, closeShop = newTab(t, admin)
 	defer closeShop()
 	orderB := br.buy(shop, s.URL+"/events/summer-fest", "1")
-	br.do(admin, "see the order live", 15*time.Second,
+	br.do(admin, "see the order live", time.Minute,
 		chromedp.WaitVisible(css(`#recent-orders tr[data-order="`+orderB+`"]`)))
 	br.shot(admin, "dashboard-orders.png")
 	row = findCSVRow(t, br.exportCSV(admin), orderB)
@@ -258,7 +260,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// ---- A campaign link made in the dashboard, clicked, in traffic. ----
-	br.do(admin, "create a campaign link", 15*time.Second,
+	br.do(admin, "create a campaign link", time.Minute,
 		chromedp.Navigate(s.URL+"/admin/links"),
 		chromedp.WaitVisible(css("#link-form")),
 		chromedp.SetValue(css(`#link-form select[name="event"]`), "summer-fest"),
@@ -269,7 +271,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(css("#create-link")),
 		chromedp.WaitVisible(css("#created-link")),
 		chromedp.Click(css(`#created-link [data-copy]`)),
-		chromedp.Poll[chromedp.Void](`/Copied|Ctrl/.test(document.querySelector("#created-link [data-copy]").textContent)`, chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.Poll[chromedp.Void](`/Copied|Ctrl/.test(document.querySelector("#created-link [data-copy]").textContent)`, chromedp.WithPollingTimeout(30*time.Second)),
 	)
 	short := value(br, admin, "short link", chromedp.Evaluate[string](`document.querySelector("#created-link .copy-input").value`))
 	if !strings.HasPrefix(short, s.URL+"/t/") {
@@ -277,14 +279,14 @@ func TestBrowser(t *testing.T) {
 	}
 	br.shot(admin, "dashboard-links.png")
 
-	br.do(shop, "click the short link", 10*time.Second,
+	br.do(shop, "click the short link", time.Minute,
 		chromedp.Navigate(short),
 		chromedp.WaitVisible(css("#checkout")),
 	)
 	if loc := value(br, shop, "landing", chromedp.Location()); !strings.Contains(loc, "utm_source=posterqr") {
 		t.Errorf("short link landed on %s", loc)
 	}
-	br.do(admin, "see the campaign in event traffic", 10*time.Second,
+	br.do(admin, "see the campaign in event traffic", time.Minute,
 		chromedp.Navigate(s.URL+"/admin/traffic?event=summer-fest&range=7d"),
 		chromedp.WaitVisible(css(`#sources tr[data-key="campaign|posterqr"]`)),
 	)

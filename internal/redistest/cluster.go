@@ -89,18 +89,19 @@ func Cluster(tb testing.TB) *redis.ClusterClient {
 
 // NewClusterClient returns a test client of the cluster at seeds, closed
 // when the test ends: calls bounded by the context (ContextTimeoutEnabled)
-// and short socket timeouts, one retry, and a pool big enough for the
-// suites' hundreds of goroutines.
+// and otherwise only by generous timeouts (see Client), node clients that
+// do not retry, and a pool big enough for the suites' hundreds of
+// goroutines.
 func NewClusterClient(tb testing.TB, seeds []string) *redis.ClusterClient {
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs:                 seeds,
 		ContextTimeoutEnabled: true,
-		DialTimeout:           time.Second,
-		ReadTimeout:           2 * time.Second,
-		WriteTimeout:          2 * time.Second,
-		PoolSize:              64,
-		PoolTimeout:           10 * time.Second,
-		MaxRetries:            1,
+		DialTimeout:           testTimeout,
+		ReadTimeout:           testTimeout,
+		WriteTimeout:          testTimeout,
+		PoolSize:              testPoolSize,
+		PoolTimeout:           testPoolTimeout,
+		MaxRetries:            -1,
 		MinRetryBackoff:       8 * time.Millisecond,
 		MaxRetryBackoff:       64 * time.Millisecond,
 	})
@@ -135,12 +136,19 @@ func ScriptPath() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "scripts", "redis-cluster.sh")
 }
 
+// clusterStartLimit bounds starting a private cluster, all attempts
+// together. It takes seconds on an idle machine and has taken 44 s at a
+// load average of 14 on 2 cores (six servers, a cluster create, replicas
+// syncing); only a real hang reaches the limit.
+const clusterStartLimit = 4 * time.Minute
+
 // StartCluster starts a private Redis Cluster for a destructive test (a
 // failover drill) with scripts/redis-cluster.sh in a temporary directory
 // on free ports, and stops it when the test ends. It has 3 masters and,
 // with replicas, one replica each. It returns the masters' addresses (the
 // seeds) and all nodes, masters first. Without redis-server the test is
-// skipped, or fails when CI is set.
+// skipped, or fails when CI is set. The script polls until the cluster is
+// ready; clusterStartLimit bounds the whole start.
 func StartCluster(tb testing.TB, replicas bool) (seeds []string, nodes []ClusterNode) {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
@@ -153,29 +161,31 @@ func StartCluster(tb testing.TB, replicas bool) (seeds []string, nodes []Cluster
 	if replicas {
 		n, r = 6, "1"
 	}
-	dir := tb.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), clusterStartLimit)
+	defer cancel()
 	var lastErr error
 	for range 5 {
+		dir := tb.TempDir() // a fresh one per attempt
 		// A random range away from the shared cluster's (17000 up), so
 		// that test binaries running in parallel rarely collide; the
 		// script refuses a busy range and we try another.
 		base := 20000 + 10*rand.IntN(2000)
-		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 		cmd := exec.CommandContext(ctx, "bash", ScriptPath(), "start", dir, strconv.Itoa(base), r)
+		cmd.WaitDelay = 10 * time.Second // a killed script's children may hold its output open
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		cancel()
-		if err != nil {
+		if err := cmd.Run(); err != nil {
+			// The script stops what it started when it fails, but not
+			// when it is killed at the deadline: stop the nodes its
+			// pidfiles name, if any.
+			stopCluster(tb, dir)
 			lastErr = fmt.Errorf("%v: %s", err, stderr.String())
+			if ctx.Err() != nil {
+				tb.Fatalf("start a private redis cluster: not ready within %v: %v", clusterStartLimit, lastErr)
+			}
 			continue
 		}
-		tb.Cleanup(func() {
-			out, err := exec.Command("bash", ScriptPath(), "stop", dir).CombinedOutput()
-			if err != nil {
-				tb.Logf("stop cluster in %s: %v: %s", dir, err, out)
-			}
-		})
+		tb.Cleanup(func() { stopCluster(tb, dir) })
 		seeds = strings.Split(strings.TrimSpace(stdout.String()), ",")
 		for i := range n {
 			port := base + i
@@ -190,4 +200,16 @@ func StartCluster(tb testing.TB, replicas bool) (seeds []string, nodes []Cluster
 	}
 	tb.Fatalf("start a private redis cluster: %v", lastErr)
 	return nil, nil
+}
+
+// stopCluster stops the nodes scripts/redis-cluster.sh started in dir, if
+// it got as far as making dir its own (its marker file).
+func stopCluster(tb testing.TB, dir string) {
+	if _, err := os.Stat(filepath.Join(dir, ".tracklink-redis-cluster")); err != nil {
+		return
+	}
+	out, err := exec.Command("bash", ScriptPath(), "stop", dir).CombinedOutput()
+	if err != nil {
+		tb.Logf("stop cluster in %s: %v: %s", dir, err, out)
+	}
 }

@@ -42,13 +42,30 @@ func Addr() (addr string, err error) {
 	return probeAddr, probeErr
 }
 
+// Test clients wait generously: a loaded machine (-race, a high load
+// average) can hold a reply for seconds, and a client that gives up and
+// retries a script re-runs it, so a Record the server applied comes back
+// as a duplicate and an exact count in the test is off by one. Tests
+// about deadlines build their own clients (redisstore.RecommendedOptions);
+// these bound only a real hang.
+const (
+	testTimeout     = 30 * time.Second // dial, read and write
+	testPoolTimeout = 2 * time.Minute  // a queue of hundreds of goroutines
+	testPoolSize    = 64
+	// fallbackPoolSize bounds the commands in flight to a miniredis, which
+	// runs one at a time: more connections only lengthen each reply's wait.
+	fallbackPoolSize = 8
+)
+
 // Client returns a client for the test (closed when it ends) and, when it
 // fell back to miniredis, the miniredis (so expiry tests can fast-forward
-// its clock).
+// its clock). Calls are bounded by their context (ContextTimeoutEnabled)
+// and otherwise only by generous timeouts, and never retried.
 func Client(tb testing.TB) (*redis.Client, *miniredis.Miniredis) {
 	tb.Helper()
 	addr, err := Addr()
 	var mr *miniredis.Miniredis
+	poolSize := testPoolSize
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			tb.Fatalf("redis at %s does not answer (CI is set): %v", addr, err)
@@ -56,16 +73,17 @@ func Client(tb testing.TB) (*redis.Client, *miniredis.Miniredis) {
 		tb.Logf("redis at %s does not answer (%v); using an in-process miniredis", addr, err)
 		mr = miniredis.RunT(tb)
 		addr = mr.Addr()
+		poolSize = fallbackPoolSize
 	}
 	rdb := redis.NewClient(&redis.Options{
 		Addr:                  addr,
 		ContextTimeoutEnabled: true,
-		DialTimeout:           2 * time.Second,
-		ReadTimeout:           2 * time.Second,
-		WriteTimeout:          2 * time.Second,
-		PoolSize:              64,
-		PoolTimeout:           10 * time.Second, // suites run hundreds of goroutines at once
-		MaxRetries:            1,
+		DialTimeout:           testTimeout,
+		ReadTimeout:           testTimeout,
+		WriteTimeout:          testTimeout,
+		PoolSize:              poolSize,
+		PoolTimeout:           testPoolTimeout,
+		MaxRetries:            -1,
 	})
 	tb.Cleanup(func() { _ = rdb.Close() })
 	return rdb, mr

@@ -2,6 +2,7 @@ package scaletest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -71,12 +72,20 @@ type app struct {
 	hooks     map[string]int
 }
 
+// patient is the store deadline of an app in a test that is not about
+// deadlines, and how long such a test waits for something that must
+// happen: long enough for a loaded machine, short enough that a hang
+// still fails the test.
+const patient = 30 * time.Second
+
 type appConfig struct {
 	secret       string
 	prefix       string
 	storeTimeout time.Duration // middleware.Config.StoreTimeout
 	cooldown     time.Duration // middleware.Config.BreakerCooldown
-	onError      func(error)
+	// webhookTimeout is webhook.Config.StoreTimeout; default patient.
+	webhookTimeout time.Duration
+	onError        func(error)
 }
 
 // newApp wires an instance as the README's quick start does: GET
@@ -109,7 +118,7 @@ func newApp(t testing.TB, name string, rdb redis.UniversalClient, cfg appConfig)
 		}
 	}
 	wh, err := webhook.NewHandler(webhook.Config{
-		Store: a.store, Provider: webhook.MustStandardWebhooks(cfg.secret), StoreTimeout: 500 * time.Millisecond,
+		Store: a.store, Provider: webhook.MustStandardWebhooks(cfg.secret), StoreTimeout: cmp.Or(cfg.webhookTimeout, patient),
 		Hooks: tracklink.Hooks{OnAttributed: hook(tracklink.HookAttributed), OnUnattributed: hook(tracklink.HookUnattributed)},
 	})
 	if err != nil {
