@@ -1,7 +1,8 @@
 // Package redistest gives tests a Redis: the real one at
-// TRACKLINK_REDIS_ADDR (default 127.0.0.1:6379) or, when it does not answer
-// and CI is unset, an in-process miniredis. With CI set a missing Redis
-// fails the test instead of skipping it. Every test gets its own key
+// TRACKLINK_REDIS_ADDR (default 127.0.0.1:6379), or an in-process miniredis
+// when TRACKLINK_REDIS_ADDR is "miniredis". When the Redis does not answer,
+// the test is skipped with a message saying how to run it, or fails when
+// CI is set. Every test gets its own key
 // prefix, whose keys are deleted when it ends: the Redis may be shared,
 // so nothing here ever flushes a database.
 package redistest
@@ -30,6 +31,9 @@ var (
 func Addr() (addr string, err error) {
 	probeOnce.Do(func() {
 		probeAddr = os.Getenv("TRACKLINK_REDIS_ADDR")
+		if probeAddr == Miniredis {
+			return
+		}
 		if probeAddr == "" {
 			probeAddr = "127.0.0.1:6379"
 		}
@@ -57,6 +61,10 @@ const (
 	fallbackPoolSize = 8
 )
 
+// Miniredis is the TRACKLINK_REDIS_ADDR that runs the Redis tests on an
+// in-process miniredis instead of a server.
+const Miniredis = "miniredis"
+
 // Client returns a client for the test (closed when it ends) and, when it
 // fell back to miniredis, the miniredis (so expiry tests can fast-forward
 // its clock). Calls are bounded by their context (ContextTimeoutEnabled)
@@ -66,14 +74,16 @@ func Client(tb testing.TB) (*redis.Client, *miniredis.Miniredis) {
 	addr, err := Addr()
 	var mr *miniredis.Miniredis
 	poolSize := testPoolSize
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("redis at %s does not answer (CI is set): %v", addr, err)
-		}
-		tb.Logf("redis at %s does not answer (%v); using an in-process miniredis", addr, err)
+	switch {
+	case addr == Miniredis:
 		mr = miniredis.RunT(tb)
 		addr = mr.Addr()
 		poolSize = fallbackPoolSize
+	case err != nil && os.Getenv("CI") != "":
+		tb.Fatalf("redis at %s does not answer (CI is set): %v", addr, err)
+	case err != nil:
+		tb.Skipf("no Redis at %s (%v): start one (redis-server --port 6379 --save '' --appendonly no --daemonize yes), "+
+			"point TRACKLINK_REDIS_ADDR at one, or set TRACKLINK_REDIS_ADDR=%s for an in-process Redis", addr, err, Miniredis)
 	}
 	rdb := redis.NewClient(&redis.Options{
 		Addr:                  addr,
