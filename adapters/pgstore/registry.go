@@ -213,8 +213,8 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 			b.Queue(s.sql(`delete from tracklink.promoters where organiser = $1 and code = $2`), organiser, code)
 		}
 		for _, t := range []struct{ table, cols string }{
-			{"event_days", "organiser, event, day, source_key, currency"},
-			{"event_totals", "organiser, event, source_key, currency"},
+			{"event_days", "organiser, event, day, source_key, currency, shard"},
+			{"event_totals", "organiser, event, source_key, currency, shard"},
 		} {
 			sel := strings.Replace(t.cols, "source_key", "$3", 1)
 			b.Queue(s.sql(fmt.Sprintf(`insert into tracklink.%[1]s as f (%[2]s, visits, orders, tickets, excluded, revenue)

@@ -81,7 +81,10 @@ create table tracklink.outbox (
 --
 -- Figures are kept per currency: a row with currency '' holds visits, a row
 -- with a currency the orders, tickets, excluded tickets and revenue of
--- orders paid in it. A report sums a key's rows.
+-- orders paid in it. The order side of an event's and a group's figures is
+-- spread over 8 shards (shard = hashtext(order_id) & 7), so that orders of
+-- one event and source do not all wait for the same row lock until their
+-- commit is on disk. A report sums a key's rows, whatever the shard.
 
 create table tracklink.event_days (
     organiser  text   not null default '',
@@ -89,12 +92,13 @@ create table tracklink.event_days (
     day        date   not null,
     source_key text collate "C"   not null,                     -- "<channel>|<source>"
     currency   text   not null default '',
+    shard      smallint not null default 0,
     visits     bigint not null default 0,
     orders     bigint not null default 0,
     tickets    bigint not null default 0,
     excluded   bigint not null default 0,
     revenue    bigint not null default 0,
-    primary key (organiser, event, day, source_key, currency)
+    primary key (organiser, event, day, source_key, currency, shard)
 );
 create index event_days_by_key on tracklink.event_days (organiser, source_key);
 
@@ -103,12 +107,13 @@ create table tracklink.event_totals (
     event      text collate "C"   not null,
     source_key text collate "C"   not null,
     currency   text   not null default '',
+    shard      smallint not null default 0,
     visits     bigint not null default 0,
     orders     bigint not null default 0,
     tickets    bigint not null default 0,
     excluded   bigint not null default 0,
     revenue    bigint not null default 0,
-    primary key (organiser, event, source_key, currency)
+    primary key (organiser, event, source_key, currency, shard)
 );
 create index event_totals_by_key on tracklink.event_totals (organiser, source_key);
 
@@ -231,14 +236,18 @@ create table tracklink.group_figures (
     organiser text   not null default '',
     grp       text collate "C"   not null,
     currency  text   not null,
+    shard     smallint not null default 0,
     orders    bigint not null default 0,
     tickets   bigint not null default 0,
     excluded  bigint not null default 0,
     revenue   bigint not null default 0,
-    primary key (organiser, grp, currency)
+    primary key (organiser, grp, currency, shard)
 );
 
 -- Functions -----------------------------------------------------------------
+--
+-- All are PL/pgSQL, whose statements' plans are cached per connection
+-- (SQL-language functions are planned on every call).
 --
 -- Record, refund and visit counting are one function call each: one round
 -- trip and one transaction. Values the rules decide (the cap of sources,
@@ -251,29 +260,32 @@ create table tracklink.group_figures (
 --   pg_advisory_xact_lock(1953263728, hashtext(organiser/code))       a promoter's figures
 
 -- bump_event adds figures to an event's day and all-time rows.
-create function tracklink.bump_event(p_org text, p_event text, p_day date, p_key text, p_cur text,
+create function tracklink.bump_event(p_org text, p_event text, p_day date, p_key text, p_cur text, p_shard smallint,
     p_visits bigint, p_orders bigint, p_tickets bigint, p_excluded bigint, p_revenue bigint)
-returns void language sql as $$
+returns void language plpgsql as $$
+begin
     insert into tracklink.event_days as f
-        (organiser, event, day, source_key, currency, visits, orders, tickets, excluded, revenue)
-    values (p_org, p_event, p_day, p_key, p_cur, p_visits, p_orders, p_tickets, p_excluded, p_revenue)
-    on conflict (organiser, event, day, source_key, currency) do update set
+        (organiser, event, day, source_key, currency, shard, visits, orders, tickets, excluded, revenue)
+    values (p_org, p_event, p_day, p_key, p_cur, p_shard, p_visits, p_orders, p_tickets, p_excluded, p_revenue)
+    on conflict (organiser, event, day, source_key, currency, shard) do update set
         visits = f.visits + excluded.visits, orders = f.orders + excluded.orders,
         tickets = f.tickets + excluded.tickets, excluded = f.excluded + excluded.excluded,
         revenue = f.revenue + excluded.revenue;
     insert into tracklink.event_totals as f
-        (organiser, event, source_key, currency, visits, orders, tickets, excluded, revenue)
-    values (p_org, p_event, p_key, p_cur, p_visits, p_orders, p_tickets, p_excluded, p_revenue)
-    on conflict (organiser, event, source_key, currency) do update set
+        (organiser, event, source_key, currency, shard, visits, orders, tickets, excluded, revenue)
+    values (p_org, p_event, p_key, p_cur, p_shard, p_visits, p_orders, p_tickets, p_excluded, p_revenue)
+    on conflict (organiser, event, source_key, currency, shard) do update set
         visits = f.visits + excluded.visits, orders = f.orders + excluded.orders,
         tickets = f.tickets + excluded.tickets, excluded = f.excluded + excluded.excluded,
         revenue = f.revenue + excluded.revenue;
+end;
 $$;
 
 -- bump_promoter adds figures to a promoter's all-time, per-event and daily rows.
 create function tracklink.bump_promoter(p_org text, p_code text, p_event text, p_day date, p_cur text,
     p_visits bigint, p_orders bigint, p_tickets bigint, p_excluded bigint, p_revenue bigint)
-returns void language sql as $$
+returns void language plpgsql as $$
+begin
     insert into tracklink.promoter_totals as f
         (organiser, code, currency, visits, orders, tickets, excluded, revenue)
     values (p_org, p_code, p_cur, p_visits, p_orders, p_tickets, p_excluded, p_revenue)
@@ -295,6 +307,7 @@ returns void language sql as $$
         visits = f.visits + excluded.visits, orders = f.orders + excluded.orders,
         tickets = f.tickets + excluded.tickets, excluded = f.excluded + excluded.excluded,
         revenue = f.revenue + excluded.revenue;
+end;
 $$;
 
 -- cap_key returns the key a visit (side 'v') or order (side 'o') of an
@@ -331,9 +344,11 @@ end;
 $$;
 
 -- pending lists the hooks an order still owes.
-create function tracklink.pending(p_org text, p_id text) returns text[] language sql stable as $$
-    select coalesce(array_agg(kind order by kind), '{}') from tracklink.outbox
-        where organiser = p_org and order_id = p_id;
+create function tracklink.pending(p_org text, p_id text) returns text[] language plpgsql stable as $$
+begin
+    return (select coalesce(array_agg(kind order by kind), '{}') from tracklink.outbox
+        where organiser = p_org and order_id = p_id);
+end;
 $$;
 
 -- notify publishes a change on the live feed (delivered at commit). A
@@ -356,7 +371,7 @@ $$;
 -- when it is registered, on its groups' sums. An order with no primary
 -- tickets counts its excluded tickets only (no order, no revenue).
 create function tracklink.apply_order(p_org text, p_event text, p_day date, p_key text, p_promoter text,
-    p_cur text, p_tickets integer, p_excluded integer, p_revenue bigint, p_sign integer)
+    p_cur text, p_tickets integer, p_excluded integer, p_revenue bigint, p_sign integer, p_shard smallint)
 returns void language plpgsql as $$
 declare
     d_orders   bigint := case when p_tickets = 0 then 0 else p_sign end;
@@ -366,7 +381,7 @@ declare
     before     bigint;
     d_active   integer;
 begin
-    perform tracklink.bump_event(p_org, p_event, p_day, p_key, p_cur, 0, d_orders, d_tickets, d_excluded, d_revenue);
+    perform tracklink.bump_event(p_org, p_event, p_day, p_key, p_cur, p_shard, 0, d_orders, d_tickets, d_excluded, d_revenue);
     if p_promoter = '' then
         return;
     end if;
@@ -385,17 +400,17 @@ begin
     end if;
     update tracklink.group_members set tickets = tickets + d_tickets
         where organiser = p_org and code = p_promoter;
-    perform 1 from tracklink.group_totals
-        where organiser = p_org and grp in (select grp from tracklink.group_members where organiser = p_org and code = p_promoter)
-        order by grp for update;
     if d_active <> 0 then
+        perform 1 from tracklink.group_totals
+            where organiser = p_org and grp in (select grp from tracklink.group_members where organiser = p_org and code = p_promoter)
+            order by grp for update;
         update tracklink.group_totals set active = active + d_active
             where organiser = p_org and grp in (select grp from tracklink.group_members where organiser = p_org and code = p_promoter);
     end if;
-    insert into tracklink.group_figures as f (organiser, grp, currency, orders, tickets, excluded, revenue)
-        select p_org, m.grp, p_cur, d_orders, d_tickets, d_excluded, d_revenue
+    insert into tracklink.group_figures as f (organiser, grp, currency, shard, orders, tickets, excluded, revenue)
+        select p_org, m.grp, p_cur, p_shard, d_orders, d_tickets, d_excluded, d_revenue
         from tracklink.group_members m where m.organiser = p_org and m.code = p_promoter order by m.grp
-    on conflict (organiser, grp, currency) do update set
+    on conflict (organiser, grp, currency, shard) do update set
         orders = f.orders + excluded.orders, tickets = f.tickets + excluded.tickets,
         excluded = f.excluded + excluded.excluded, revenue = f.revenue + excluded.revenue;
 end;
@@ -451,7 +466,7 @@ begin
         return;
     end if;
     perform tracklink.apply_order(p_org, p_event, p_day, v_key, p_promoter, p_currency,
-        p_tickets, p_excluded, p_revenue, 1);
+        p_tickets, p_excluded, p_revenue, 1, (hashtext(p_id) & 7)::smallint);
     return query select 1, v_a, array[p_kind];
 end;
 $$;
@@ -490,7 +505,7 @@ begin
     update tracklink.orders set refunded_at = p_at, attribution = v_a
         where organiser = p_org and order_id = p_id;
     perform tracklink.apply_order(p_org, v_order.event, v_order.day, v_order.source_key, v_order.promoter,
-        v_order.currency, v_order.tickets, v_order.excluded, v_order.revenue, -1);
+        v_order.currency, v_order.tickets, v_order.excluded, v_order.revenue, -1, (hashtext(p_id) & 7)::smallint);
     insert into tracklink.outbox (organiser, order_id, kind) values (p_org, p_id, 'refunded')
         on conflict do nothing;
     perform tracklink.notify(p_notify, 'refunded', p_id, v_a);
@@ -510,7 +525,7 @@ declare
 begin
     for i in 1 .. coalesce(array_length(p_events, 1), 0) loop
         perform tracklink.bump_event(p_org, p_events[i], p_days[i],
-            tracklink.cap_key(p_org, p_events[i], 'v', p_keys[i], p_max, p_other), '', p_ns[i], 0, 0, 0, 0);
+            tracklink.cap_key(p_org, p_events[i], 'v', p_keys[i], p_max, p_other), '', 0::smallint, p_ns[i], 0, 0, 0, 0);
     end loop;
     for i in select u.n from unnest(p_promoters) with ordinality as u(code, n)
             where u.code <> '' order by u.code, u.n loop
@@ -541,11 +556,14 @@ begin
         delete from tracklink.group_members where organiser = p_org and code = p_code and grp = any(v_leave);
         update tracklink.group_totals set members = members - 1, active = active - v_active
             where organiser = p_org and grp = any(v_leave);
-        update tracklink.group_figures f set orders = f.orders - t.orders, tickets = f.tickets - t.tickets,
-                excluded = f.excluded - t.excluded, revenue = f.revenue - t.revenue
-            from tracklink.promoter_totals t
-            where f.organiser = p_org and f.grp = any(v_leave)
-              and t.organiser = p_org and t.code = p_code and t.currency = f.currency;
+        insert into tracklink.group_figures as f (organiser, grp, currency, shard, orders, tickets, excluded, revenue)
+            select p_org, l, t.currency, 0, -t.orders, -t.tickets, -t.excluded, -t.revenue
+            from unnest(v_leave) as l cross join tracklink.promoter_totals t
+            where t.organiser = p_org and t.code = p_code and t.currency <> ''
+            order by l, t.currency
+        on conflict (organiser, grp, currency, shard) do update set
+            orders = f.orders + excluded.orders, tickets = f.tickets + excluded.tickets,
+            excluded = f.excluded + excluded.excluded, revenue = f.revenue + excluded.revenue;
         delete from tracklink.group_figures where organiser = p_org and grp in (
             select grp from tracklink.group_totals where organiser = p_org and grp = any(v_leave) and members <= 0);
         delete from tracklink.group_totals where organiser = p_org and grp = any(v_leave) and members <= 0;
@@ -558,12 +576,12 @@ begin
         insert into tracklink.group_members (organiser, grp, code, tickets)
             select p_org, j, p_code, v_tickets from unnest(v_join) as j
         on conflict do nothing;
-        insert into tracklink.group_figures as f (organiser, grp, currency, orders, tickets, excluded, revenue)
-            select p_org, j, t.currency, t.orders, t.tickets, t.excluded, t.revenue
+        insert into tracklink.group_figures as f (organiser, grp, currency, shard, orders, tickets, excluded, revenue)
+            select p_org, j, t.currency, 0, t.orders, t.tickets, t.excluded, t.revenue
             from unnest(v_join) as j cross join tracklink.promoter_totals t
             where t.organiser = p_org and t.code = p_code and t.currency <> ''
             order by j, t.currency
-        on conflict (organiser, grp, currency) do update set
+        on conflict (organiser, grp, currency, shard) do update set
             orders = f.orders + excluded.orders, tickets = f.tickets + excluded.tickets,
             excluded = f.excluded + excluded.excluded, revenue = f.revenue + excluded.revenue;
     end if;
