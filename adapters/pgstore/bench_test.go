@@ -177,7 +177,7 @@ func BenchmarkOrdersParallel(b *testing.B) {
 				start := time.Now()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						if _, err := l.store.Record(context.Background(), mix.order(seq.Add(1)+1e9*int64(len(mix.name)))); err != nil {
+						if _, err := l.store.Record(context.Background(), mix.order(seq.Add(1)+1e7*int64(len(mix.name)))); err != nil {
 							b.Error(err)
 							return
 						}
