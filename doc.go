@@ -13,7 +13,13 @@
 //     campaign links, promoters, orders CSV and a live stream of sales.
 //
 // This root package holds the domain: Touch, Channel, Visit, Order,
-// Attribution, the Store contract and Classify. It does no I/O.
+// Attribution, the store contract and Classify. It does no I/O.
+//
+// The store contract is split by role: the session side (SessionStore,
+// hot and ephemeral), the durable side (LedgerStore: Ledger, VisitCounter,
+// Registry, Reports) and an optional live Feed. memstore and redisstore
+// hold every role; Compose joins a session store and a ledger that live
+// apart (Redis sessions, the ledger on PostgreSQL with adapters/pgstore).
 //
 // The quick start, a complete program, is middleware's ExampleNew (the
 // README shows the same code); report's ExampleNew adds the organiser's

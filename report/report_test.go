@@ -16,6 +16,7 @@ import (
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/pgtest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/report"
 )
@@ -118,6 +119,8 @@ func stores(t *testing.T) map[string]func(t *testing.T) fullStore {
 			rdb := redistest.Cluster(t)
 			return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
 		},
+		// the ledger on PostgreSQL behind memstore sessions
+		"postgres": func(t *testing.T) fullStore { return pgtest.Composed(t) },
 	}
 }
 

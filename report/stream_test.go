@@ -16,7 +16,9 @@ import (
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
+	"github.com/tracklink/tracklink/adapters/pgstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/pgtest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/report"
 	"github.com/tracklink/tracklink/webhook"
@@ -64,11 +66,24 @@ func openStream(t *testing.T, url string) (*bufio.Scanner, func()) {
 // webhook lands on instance A, and a dashboard streaming from instance B
 // sees the attribution.
 func TestStreamAcrossInstances(t *testing.T) {
-	rdb, _ := redistest.Client(t)
-	prefix := redistest.Prefix(t, rdb)
+	t.Run("redis", func(t *testing.T) {
+		rdb, _ := redistest.Client(t)
+		prefix := redistest.Prefix(t, rdb)
+		testStreamAcrossInstances(t, func() fullStore { return redisstore.New(rdb, redisstore.Options{Prefix: prefix}) })
+	})
+	// the ledger on PostgreSQL: LISTEN/NOTIFY carries the change
+	t.Run("postgres", func(t *testing.T) {
+		schema := pgtest.Schema(t)
+		testStreamAcrossInstances(t, func() fullStore {
+			return tracklink.Compose(memstore.New(), pgtest.Instance(t, schema, pgstore.Options{}), tracklink.ComposeOptions{FlushInterval: -1})
+		})
+	})
+}
+
+func testStreamAcrossInstances(t *testing.T, newStore func() fullStore) {
 	secret := webhooktest.NewStandardWebhookSecret()
 	instance := func() (http.Handler, *report.Reporter) {
-		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
+		s := newStore()
 		// A generous StoreTimeout: this test is about the stream, and a
 		// loaded machine must not turn the delivery into a 503.
 		wh, err := webhook.NewHandler(webhook.Config{Store: s, Provider: webhook.MustStandardWebhooks(secret), StoreTimeout: streamWait})

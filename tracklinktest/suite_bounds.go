@@ -44,7 +44,6 @@ func wantRow(t *testing.T, what string, rows map[string]tracklink.Counts, key st
 func capSource(i int) string { return fmt.Sprintf("s%04d.example", i) }
 
 func testStampSourceCap(t *testing.T, h *env) {
-	const lt = tracklink.LastTouch
 	n := maxSources(h)
 	ref := func(i int, event string) tracklink.Touch {
 		return sourceTouch(tracklink.ChannelReferral, capSource(i), event, base)
@@ -167,7 +166,6 @@ func testRecordSourceCap(t *testing.T, h *env) {
 
 func testStampPromoterRegistry(t *testing.T, h *env) {
 	ctx := t.Context()
-	const lt = tracklink.LastTouch
 	// a code nobody registered counts on the event only
 	visit(t, h, sessionRef(1), promoterTouch("zed", "ev", base))
 	visit(t, h, sessionRef(2), promoterTouch("zed", "", base))

@@ -18,7 +18,6 @@ import (
 //	other day1: ana 1 visit + ord-4 (4 tickets, 8000 EUR)
 func seedTraffic(t *testing.T, h *env) {
 	t.Helper()
-	const lt = tracklink.LastTouch
 	d1 := base.Add(24 * time.Hour)
 	insta := sourceTouch(tracklink.ChannelSocial, "instagram", "ev", base)
 	visit(t, h, sessionRef(1), insta)

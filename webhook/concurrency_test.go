@@ -12,12 +12,15 @@ import (
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/pgtest"
 	"github.com/tracklink/tracklink/internal/redistest"
 )
 
 // concurrencyStores are the stores TestConcurrentDeliveries runs on: the
-// in-process store, a real Redis and a Redis Cluster (unique key prefix;
-// the cluster from TRACKLINK_REDIS_CLUSTER, see redistest.Cluster).
+// in-process store, a real Redis, a Redis Cluster (unique key prefix; the
+// cluster from TRACKLINK_REDIS_CLUSTER, see redistest.Cluster), and the
+// ledger on PostgreSQL behind memstore sessions (a schema of its own, see
+// pgtest).
 var concurrencyStores = []struct {
 	name string
 	new  func(t *testing.T) testStore
@@ -31,6 +34,7 @@ var concurrencyStores = []struct {
 		rdb := redistest.Cluster(t)
 		return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
 	}},
+	{"postgres", func(t *testing.T) testStore { return pgtest.Composed(t) }},
 }
 
 // TestConcurrentDeliveries delivers 1,000 orders 5 times each and ~10%

@@ -15,6 +15,7 @@ import (
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/pgtest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/middleware"
 	"github.com/tracklink/tracklink/webhook"
@@ -38,6 +39,7 @@ func TestEndToEnd(t *testing.T) {
 			rdb, _ := redistest.Client(t)
 			return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
 		},
+		"postgres": func(t *testing.T) e2eStore { return pgtest.Composed(t) },
 	}
 	for name, mk := range stores {
 		t.Run(name, func(t *testing.T) { testEndToEnd(t, mk(t)) })

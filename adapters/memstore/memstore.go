@@ -125,8 +125,9 @@ func (o *Options) setDefaults() {
 // already counted) one session keeps: tracklink.MaxSessionMarks.
 const MaxSessionMarks = tracklink.MaxSessionMarks
 
-// Store is an in-process tracklink.Store and tracklink.ReportStore. Create
-// it with New or NewWithOptions.
+// Store is an in-process store of every role: tracklink.SessionStore,
+// tracklink.LedgerStore and tracklink.Feed (so tracklink.Store and
+// tracklink.ReportStore). Create it with New or NewWithOptions.
 type Store struct {
 	now        func() time.Time
 	sweepMin   int

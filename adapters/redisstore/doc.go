@@ -1,6 +1,8 @@
-// Package redisstore is a tracklink.Store and tracklink.ReportStore on Redis
-// (go-redis v9): a single node, Sentinel or Cluster, shared by any number of
-// app instances.
+// Package redisstore is a tracklink store of every role on Redis (go-redis
+// v9): a single node, Sentinel or Cluster, shared by any number of app
+// instances. It serves everything for a small shop, or only the session
+// side (tracklink.SessionStore) in front of a ledger on PostgreSQL
+// (tracklink.Compose with adapters/pgstore).
 //
 //	rdb := redis.NewUniversalClient(redisstore.RecommendedOptions("127.0.0.1:6379"))
 //	store := redisstore.New(rdb, redisstore.Options{Prefix: "myshop:"})

@@ -23,7 +23,10 @@ var (
 // id…). Nothing is written when it is returned.
 var ErrInvalid = fmt.Errorf("redisstore: %w", tracklink.ErrInvalid)
 
-// Store is a tracklink.Store and tracklink.ReportStore on Redis. It is safe
+// Store is a store of every role on Redis (tracklink.SessionStore,
+// tracklink.LedgerStore, tracklink.Feed): all in one, or the session side
+// of a tracklink.Compose whose ledger is elsewhere (Stamp with MarkOnly
+// touches only the session's key). It is safe
 // for concurrent use; it holds no state besides the client and options, so
 // any number of instances may share one Redis.
 type Store struct {

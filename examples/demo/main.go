@@ -10,6 +10,8 @@
 //	-addr 127.0.0.1:8080   listen address; -addr :8080 serves the LAN too
 //	-redis URL             keep tracking data in Redis (redis://localhost:6379/0)
 //	-redis-prefix P        key prefix in Redis (default "tracklink-demo:")
+//	-postgres URL          keep orders, promoters and figures in PostgreSQL, schema tracklink_demo
+//	                       (postgres://postgres@127.0.0.1:5432/test); sessions stay in memory or -redis
 //	-seed=false            start empty
 //	-seed-days N           days of seeded history (default 30)
 //	-admin-password P      dashboard password (default: random, printed)
@@ -59,6 +61,7 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (use :8080 to serve the LAN)")
 	redisURL := flag.String("redis", "", "Redis URL (redis://host:6379/0); default: in-process memory store")
 	prefix := flag.String("redis-prefix", "tracklink-demo:", "key prefix in Redis")
+	pgURL := flag.String("postgres", "", "PostgreSQL URL for the ledger, registry and figures (sessions stay in memory or -redis)")
 	seed := flag.Bool("seed", true, "seed demo promoters, links and history")
 	seedDays := flag.Int("seed-days", 30, "days of seeded visits and sales")
 	password := flag.String("admin-password", "", "dashboard password (default: random, printed at start-up)")
@@ -115,6 +118,14 @@ func run() error {
 		}
 		opts.Store = redisstore.New(rdb, redisstore.Options{Prefix: *prefix})
 	}
+	if *pgURL != "" {
+		s, closeLedger, err := postgresStore(*pgURL, demoSchema, opts.Store, log)
+		if err != nil {
+			return err
+		}
+		defer closeLedger()
+		opts.Store = s
+	}
 
 	started := time.Now()
 	srv, err := Start(*addr, opts)
@@ -124,6 +135,9 @@ func run() error {
 	store := "in-process memory (gone when the demo stops)"
 	if *redisURL != "" {
 		store = "Redis, key prefix " + *prefix
+	}
+	if *pgURL != "" {
+		store += "; ledger and figures in PostgreSQL, schema " + demoSchema
 	}
 	short := ""
 	if *seed {
