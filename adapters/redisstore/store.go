@@ -206,7 +206,10 @@ func (s *Store) countCalls(calls []scriptCall, event, day, key, code string, n i
 	tag := s.eventTag(event)
 	calls = append(calls, scriptCall{countScript, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, []any{key, day, s.opts.maxSources(), n}})
 	if code != "" {
-		calls = append(calls, scriptCall{promoterVisitScript, []string{s.orderBase + "p:" + code + ":all"}, []any{s.orderBase, code, event, day, n}})
+		pk := s.orderBase + "p:" + code
+		calls = append(calls, scriptCall{promoterVisitScript,
+			[]string{s.orderBase + "promoters", pk + ":all", pk + ":ev", pk + ":d:" + day, pk + ":days", pk + ":ed"},
+			[]any{code, event, day, n}})
 	}
 	return calls
 }
