@@ -94,6 +94,9 @@ func hookKind(a tracklink.Attribution) tracklink.HookKind {
 // error says which), and one that gets a Cluster redirection (TRYAGAIN
 // while its slot moves): the script then did not run at all.
 func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.Record, error) {
+	if s.opts.SessionsOnly {
+		return tracklink.Record{}, fmt.Errorf("%w: record", ErrSessionsOnly)
+	}
 	if err := a.Check(); err != nil {
 		return tracklink.Record{}, fmt.Errorf("%w: record: %w", ErrInvalid, err)
 	}
@@ -221,6 +224,9 @@ func decodeOrderReply(res []any) (r tracklink.Record, status int64, err error) {
 // every counter before its first write: it reverses the order fully or
 // not at all.
 func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (tracklink.Record, bool, error) {
+	if s.opts.SessionsOnly {
+		return tracklink.Record{}, false, fmt.Errorf("%w: refund", ErrSessionsOnly)
+	}
 	if !validOrderID(orderID) {
 		return tracklink.Record{}, false, invalid("refund", "order id must be 1 to %d printable characters", tracklink.MaxOrderIDLen)
 	}

@@ -46,7 +46,10 @@ type Store struct {
 // how long a call may wait (see RecommendedOptions and the package doc).
 //
 // New panics when rdb is nil or opts.Prefix contains '{' or '}': both are
-// wiring mistakes, not runtime conditions.
+// wiring mistakes, not runtime conditions. New does not check the server;
+// a store that holds the ledger should be made with Open, which refuses a
+// server that may lose it (eviction of keys without a TTL, no
+// append-only file).
 func New(rdb redis.UniversalClient, opts Options) *Store {
 	if rdb == nil {
 		panic("redisstore: New with a nil client")
@@ -222,6 +225,9 @@ func (s *Store) countCalls(calls []scriptCall, event, day, key, code string, n i
 // error is returned (a caller's retry may count those twice: visits are
 // estimates, sales are exact).
 func (s *Store) CountVisits(ctx context.Context, visits []tracklink.VisitCount) error {
+	if s.opts.SessionsOnly {
+		return fmt.Errorf("%w: count visits", ErrSessionsOnly)
+	}
 	if len(visits) == 0 {
 		return nil
 	}
