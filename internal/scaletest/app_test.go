@@ -110,6 +110,10 @@ func newApp(t testing.TB, name string, rdb redis.UniversalClient, cfg appConfig)
 	}
 	wh, err := webhook.NewHandler(webhook.Config{
 		Store: a.store, Provider: webhook.MustStandardWebhooks(cfg.secret), StoreTimeout: 500 * time.Millisecond,
+		// a delivery cut off by a failover between its hook and its ack
+		// holds the hook until its lease ends: keep that within the
+		// drills' retry window
+		HookLease: 2 * time.Second,
 		Hooks: tracklink.Hooks{OnAttributed: hook(tracklink.HookAttributed), OnUnattributed: hook(tracklink.HookUnattributed)},
 	})
 	if err != nil {
