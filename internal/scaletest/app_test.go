@@ -114,7 +114,7 @@ func newApp(t testing.TB, name string, rdb redis.UniversalClient, cfg appConfig)
 		// holds the hook until its lease ends: keep that within the
 		// drills' retry window
 		HookLease: 2 * time.Second,
-		Hooks: tracklink.Hooks{OnAttributed: hook(tracklink.HookAttributed), OnUnattributed: hook(tracklink.HookUnattributed)},
+		Hooks:     tracklink.Hooks{OnAttributed: hook(tracklink.HookAttributed), OnUnattributed: hook(tracklink.HookUnattributed)},
 	})
 	if err != nil {
 		t.Fatal(err)
