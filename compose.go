@@ -322,6 +322,16 @@ func (s *Split) Ack(ctx context.Context, orderID string, kind HookKind) error {
 	return s.ledger.Ack(ctx, orderID, kind)
 }
 
+// ClaimHook claims on the ledger.
+func (s *Split) ClaimHook(ctx context.Context, orderID string, kind HookKind, lease time.Duration) (bool, error) {
+	return s.ledger.ClaimHook(ctx, orderID, kind, lease)
+}
+
+// ReleaseHook releases on the ledger.
+func (s *Split) ReleaseHook(ctx context.Context, orderID string, kind HookKind) error {
+	return s.ledger.ReleaseHook(ctx, orderID, kind)
+}
+
 // Attribution reads the ledger.
 func (s *Split) Attribution(ctx context.Context, orderID string) (Attribution, bool, error) {
 	return s.ledger.Attribution(ctx, orderID)

@@ -103,6 +103,28 @@ type SessionStore interface {
 }
 
 // Ledger records orders exactly once.
+//
+// # Deliveries and retries
+//
+// A write whose reply was lost (a timeout, a dropped connection) may be
+// sent again by the client library or by the caller, and the second
+// attempt finds the order already claimed. So that it reports what
+// really happened, Record and Refund read a delivery token from ctx
+// (WithDelivery; a store draws a random one per call when ctx has none)
+// and keep it with the claim: a duplicate call that carries the token
+// of the call that applied the change reports the first application
+// (Applied true, the same Pending), not a duplicate. A ledger stores
+// the token in the same transaction as the claim (the order row's
+// column, the order hash's field) and compares it on every duplicate:
+//
+//   - Record: the claim keeps the token and whether the call applied
+//     (false when an early refund made it count nothing); a duplicate
+//     with that token returns that Applied.
+//   - Refund: the reversal keeps its own token; a duplicate with it
+//     returns Applied true.
+//
+// Tokens are opaque strings of 1 to MaxDeliveryTokenLen printable bytes;
+// a store ignores any other (and then draws its own).
 type Ledger interface {
 	// Record claims a.OrderID and, if this is the first time, stores a,
 	// applies its aggregates (orders, tickets, excluded tickets and revenue
@@ -126,8 +148,24 @@ type Ledger interface {
 	// ok false) so that a late Record counts nothing.
 	Refund(ctx context.Context, orderID string, at time.Time) (r Record, ok bool, err error)
 
-	// Ack removes a hook from the outbox once it ran.
+	// Ack removes a hook from the outbox once it ran, and its lease.
 	Ack(ctx context.Context, orderID string, kind HookKind) error
+
+	// ClaimHook leases the outbox entry (orderID, kind) to the caller for
+	// lease (> 0), so that concurrent deliveries of one order run its hook
+	// once: ok is true when the entry is owed and no other lease on it is
+	// live, and the lease then runs from the store's clock. A false ok
+	// means the hook is not owed (acknowledged, never queued, unknown
+	// order) or another delivery holds it; the caller does not run it.
+	// A lease is not a lock: it only narrows duplicates. A caller that
+	// dies keeps it until it expires, and then a later delivery claims
+	// the entry and runs the hook (at least once). Run the hook, then Ack
+	// (done) or ReleaseHook (failed: the next delivery may run it at once).
+	ClaimHook(ctx context.Context, orderID string, kind HookKind, lease time.Duration) (ok bool, err error)
+
+	// ReleaseHook ends the caller's lease on (orderID, kind) and leaves
+	// the entry owed. Releasing an entry nobody holds does nothing.
+	ReleaseHook(ctx context.Context, orderID string, kind HookKind) error
 
 	// Attribution returns a recorded order.
 	Attribution(ctx context.Context, orderID string) (a Attribution, ok bool, err error)

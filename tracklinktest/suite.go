@@ -110,6 +110,10 @@ type LedgerHarness struct {
 	Now func() time.Time
 	// MaxSources is Harness's.
 	MaxSources int
+	// Advance moves the store's clock forward, for the hook leases to
+	// expire; nil when the store runs on the wall clock (Redis's TIME, a
+	// database's now()): the lease subtest then waits for them.
+	Advance func(d time.Duration)
 }
 
 // patience bounds how long a subtest waits for something that must happen
@@ -139,6 +143,9 @@ type env struct {
 	Advance     func(d time.Duration)
 	Now         func() time.Time
 	MaxSources  int
+	// LeaseClock advances the clock hook leases expire by; nil when it is
+	// the wall clock.
+	LeaseClock func(d time.Duration)
 }
 
 type durable interface {
@@ -184,6 +191,11 @@ var (
 		{"Record/Excluded", testExcluded},
 		{"Record/SourceCap", testRecordSourceCap},
 		{"Record/Invalid", testRecordInvalid},
+		{"Record/RetriedDelivery", testRetriedDelivery},
+		{"Record/RetriedRefund", testRetriedRefund},
+		{"Hooks/Claim", testClaimHook},
+		{"Hooks/ClaimConcurrent", testClaimHookConcurrent},
+		{"Hooks/LeaseExpires", testHookLeaseExpires},
 	}
 	countTests = []subtest{
 		{"CountVisits/Batch", testCountVisits},
@@ -236,7 +248,7 @@ func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
 				t.Fatal("tracklinktest: newHarness returned a Harness with a nil field")
 			}
 			e := &env{Sessions: h.Store, Ledger: h.Store, Feed: h.Store, StampCounts: stampCounts,
-				Advance: h.Advance, Now: h.Now, MaxSources: h.MaxSources}
+				Advance: h.Advance, Now: h.Now, MaxSources: h.MaxSources, LeaseClock: h.Advance}
 			e.Counter, _ = h.Store.(tracklink.VisitCounter)
 			if !stampCounts && e.Counter == nil {
 				t.Skip("the store does not implement tracklink.VisitCounter")
@@ -278,7 +290,8 @@ func ledgerEnv(newHarness func(t *testing.T) LedgerHarness, needFeed bool) func(
 			h.Now = time.Now
 		}
 		e := &env{Ledger: h.Store, Counter: h.Store, Now: h.Now, MaxSources: h.MaxSources,
-			Advance: func(time.Duration) { t.Fatal("tracklinktest: a ledger subtest advanced the clock") }}
+			Advance:    func(time.Duration) { t.Fatal("tracklinktest: a ledger subtest advanced the clock") },
+			LeaseClock: h.Advance}
 		e.Feed, _ = h.Store.(tracklink.Feed)
 		if needFeed && e.Feed == nil {
 			t.Fatal("tracklinktest: the store does not implement tracklink.Feed")

@@ -53,6 +53,12 @@ type Config struct {
 	// provider's connection. Zero means the default, 2s; negative is an
 	// error (as in middleware.Config).
 	StoreTimeout time.Duration
+	// HookLease is how long a delivery holds the hook it runs
+	// (tracklink.Ledger.ClaimHook): concurrent duplicates of one order do
+	// not run it meanwhile, and once it ends (the delivery died) a later
+	// delivery runs it. Make it longer than a hook takes. Default
+	// tracklink.DefaultHookLease (30s); it cannot be turned off.
+	HookLease time.Duration
 }
 
 // Defaults.
@@ -77,6 +83,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.StoreTimeout == 0 {
 		c.StoreTimeout = DefaultStoreTimeout
+	}
+	if c.HookLease <= 0 {
+		c.HookLease = tracklink.DefaultHookLease
 	}
 }
 
@@ -192,6 +201,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, err.Error(), err)
 		return
 	}
+	// One token per delivery attempt: a store call retried after a lost
+	// reply is then told what it did, not "duplicate" (tracklink.Ledger).
+	r = r.WithContext(tracklink.WithDelivery(r.Context(), tracklink.NewDeliveryToken()))
 	log := h.cfg.Logger.With("type", ev.Type, "delivery_id", ev.DeliveryID)
 	for _, ierr := range ev.Ignored {
 		log.WarnContext(r.Context(), "webhook: input ignored", "order_id", ev.OrderID, "err", ierr)
@@ -327,12 +339,18 @@ func (h *Handler) refunded(w http.ResponseWriter, r *http.Request, log *slog.Log
 }
 
 // runHooks runs the hooks the outbox still owes for rec's order and acks
-// each one that succeeded. It answers the request and returns false when a
-// hook failed (500: the outbox keeps it for the next delivery) or an ack
-// failed (503).
+// each one that succeeded. Each hook is claimed first (ClaimHook, for
+// HookLease), so that concurrent duplicates of the order run it once; a
+// failed hook's claim is released, so the next delivery runs it again at
+// once. It answers the request and returns false when a hook failed (500:
+// the outbox keeps it for the next delivery), when another delivery holds
+// a hook (503: retry; that delivery may yet fail) or a store call failed
+// (503).
 func (h *Handler) runHooks(w http.ResponseWriter, r *http.Request, log *slog.Logger, rec tracklink.Record) bool {
 	ctx := r.Context()
+	id := rec.Attribution.OrderID
 	var hookErr error
+	busy := false
 	for _, kind := range rec.Pending {
 		var fn func(context.Context, tracklink.Attribution) error
 		switch kind {
@@ -346,24 +364,55 @@ func (h *Handler) runHooks(w http.ResponseWriter, r *http.Request, log *slog.Log
 			log.WarnContext(ctx, "webhook: unknown outbox entry; acked", "hook", kind)
 		}
 		if fn != nil {
+			sctx, cancel := h.storeCtx(ctx)
+			ok, err := h.cfg.Store.ClaimHook(sctx, id, kind, h.cfg.HookLease)
+			cancel()
+			if err != nil {
+				h.storeFailed(w, r, log, "claim hook", err)
+				return false
+			}
+			if !ok {
+				// another delivery runs it now (or it was just acked)
+				busy = true
+				continue
+			}
 			if err := fn(ctx, rec.Attribution); err != nil {
 				err = fmt.Errorf("%w: %s: %w", ErrHookFailed, kind, err)
 				log.ErrorContext(ctx, "webhook: hook failed; the next delivery runs it again", "hook", kind, "err", err)
 				h.report(ctx, err)
 				hookErr = err
+				sctx, cancel := h.storeCtx(ctx)
+				err = h.cfg.Store.ReleaseHook(sctx, id, kind)
+				cancel()
+				if err != nil { // the lease still ends by itself
+					h.report(ctx, fmt.Errorf("%w: release hook: %w", ErrStore, err))
+				}
 				continue
 			}
 		}
 		sctx, cancel := h.storeCtx(ctx)
-		err := h.cfg.Store.Ack(sctx, rec.Attribution.OrderID, kind)
+		err := h.cfg.Store.Ack(sctx, id, kind)
 		cancel()
 		if err != nil {
+			// the hook ran but stays owed: let the retry run it again
+			// rather than wait for the lease (at least once)
+			if fn != nil {
+				sctx, cancel := h.storeCtx(ctx)
+				_ = h.cfg.Store.ReleaseHook(sctx, id, kind)
+				cancel()
+			}
 			h.storeFailed(w, r, log, "ack", err)
 			return false
 		}
 	}
 	if hookErr != nil {
 		http.Error(w, "hook failed; redeliver to retry it", http.StatusInternalServerError)
+		return false
+	}
+	if busy {
+		log.InfoContext(ctx, "webhook: a hook runs in another delivery; answering 503 so the provider comes back")
+		w.Header().Set("Retry-After", retryAfter)
+		http.Error(w, "the order's hook is running in another delivery; retry later", http.StatusServiceUnavailable)
 		return false
 	}
 	return true

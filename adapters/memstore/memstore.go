@@ -190,6 +190,15 @@ type order struct {
 	a      tracklink.Attribution
 	key    string               // the source key its figures count under
 	outbox []tracklink.HookKind // queue order, no duplicates
+	// tok is the delivery token of the Record that claimed the order and
+	// applied whether it counted; rtok the token of the Refund that
+	// reversed it (tracklink.Ledger: a retried call reports the first
+	// application).
+	tok     string
+	applied bool
+	rtok    string
+	// leases holds the outbox entries claimed by a delivery, until when.
+	leases map[tracklink.HookKind]time.Time
 }
 
 type tombstone struct {

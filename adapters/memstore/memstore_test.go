@@ -28,7 +28,7 @@ func TestStore(t *testing.T) {
 func TestRoles(t *testing.T) {
 	ledger := func(t *testing.T) tracklinktest.LedgerHarness {
 		h := newHarness(t)
-		return tracklinktest.LedgerHarness{Store: h.Store.(*memstore.Store), Now: h.Now}
+		return tracklinktest.LedgerHarness{Store: h.Store.(*memstore.Store), Now: h.Now, Advance: h.Advance}
 	}
 	t.Run("Sessions", func(t *testing.T) {
 		tracklinktest.TestSessionStore(t, func(t *testing.T) tracklinktest.SessionHarness {

@@ -43,14 +43,16 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 	}
 	a.Refunded, a.RefundedAt = false, time.Time{}
 	now := s.now()
+	tok := tracklink.DeliveryTokenOr(ctx)
 
 	s.mu.Lock()
 	if o := s.orders[a.OrderID]; o != nil {
-		r := tracklink.Record{Attribution: o.a, Pending: slices.Clone(o.outbox)}
+		// the same delivery's retry learns what its first attempt did
+		r := tracklink.Record{Attribution: o.a, Applied: o.tok == tok && o.applied, Pending: slices.Clone(o.outbox)}
 		s.mu.Unlock()
 		return r, nil
 	}
-	o := &order{a: a, key: a.Touch.Key(), outbox: []tracklink.HookKind{hook}}
+	o := &order{a: a, key: a.Touch.Key(), outbox: []tracklink.HookKind{hook}, tok: tok}
 	applied := true
 	if code := promoterOf(a.Touch); code != "" {
 		s.promoter(code).ed[eventDay{a.Event, a.Day()}] = struct{}{}
@@ -65,6 +67,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		o.key = s.capKey(s.event(a.Event).orderKeys, o.key)
 		s.apply(o, 1)
 	}
+	o.applied = applied
 	s.orders[a.OrderID] = o
 	s.indexOrder(o)
 	r := tracklink.Record{Attribution: o.a, Applied: applied, Pending: slices.Clone(o.outbox)}
@@ -95,6 +98,7 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 	if at.IsZero() {
 		at = now
 	}
+	tok := tracklink.DeliveryTokenOr(ctx)
 	s.mu.Lock()
 	o := s.orders[orderID]
 	if o == nil {
@@ -112,10 +116,11 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 		return tracklink.Record{}, false, nil
 	}
 	if o.a.Refunded {
-		r := tracklink.Record{Attribution: o.a, Pending: slices.Clone(o.outbox)}
+		r := tracklink.Record{Attribution: o.a, Applied: o.rtok == tok, Pending: slices.Clone(o.outbox)}
 		s.mu.Unlock()
 		return r, true, nil
 	}
+	o.rtok = tok
 	s.apply(o, -1)
 	o.a.Refunded, o.a.RefundedAt = true, at
 	if !slices.Contains(o.outbox, tracklink.HookRefunded) {
@@ -138,6 +143,47 @@ func (s *Store) Ack(ctx context.Context, orderID string, kind tracklink.HookKind
 	defer s.mu.Unlock()
 	if o := s.orders[orderID]; o != nil {
 		o.outbox = slices.DeleteFunc(o.outbox, func(k tracklink.HookKind) bool { return k == kind })
+		delete(o.leases, kind)
+	}
+	return nil
+}
+
+// ClaimHook leases the outbox entry to the caller until Options.Now() +
+// lease when it is owed and no live lease holds it (tracklink.Ledger).
+// A lease that is not positive is refused with ErrInvalid.
+func (s *Store) ClaimHook(ctx context.Context, orderID string, kind tracklink.HookKind, lease time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if lease <= 0 {
+		return false, fmt.Errorf("%w: claim hook: lease %v is not positive", ErrInvalid, lease)
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.orders[orderID]
+	if o == nil || !slices.Contains(o.outbox, kind) {
+		return false, nil
+	}
+	if until, ok := o.leases[kind]; ok && now.Before(until) {
+		return false, nil
+	}
+	if o.leases == nil {
+		o.leases = make(map[tracklink.HookKind]time.Time, 1)
+	}
+	o.leases[kind] = now.Add(lease)
+	return true, nil
+}
+
+// ReleaseHook ends the lease on the outbox entry; the entry stays owed.
+func (s *Store) ReleaseHook(ctx context.Context, orderID string, kind tracklink.HookKind) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.orders[orderID]; o != nil {
+		delete(o.leases, kind)
 	}
 	return nil
 }

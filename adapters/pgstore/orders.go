@@ -51,6 +51,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		channel = tracklink.ChannelDirect
 	}
 	kind := hookKind(a)
+	token := tracklink.DeliveryTokenOr(ctx) // the same on every retry below
 	var r tracklink.Record
 	err = s.retry(ctx, "record", func() error {
 		var status int
@@ -59,7 +60,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		err := s.pool.QueryRow(ctx, s.q.record,
 			organiser, a.OrderID, a.Event, day, a.At, a.Session, a.Currency, a.Tickets, a.Excluded, a.Revenue,
 			string(channel), a.Touch.Source, a.Touch.PromoterCode(), a.Touch.Key(), string(a.Rule), a.Touch.UTM.Source,
-			body, string(kind), s.maxSources(), tracklink.OtherKey, s.channel,
+			body, string(kind), s.maxSources(), tracklink.OtherKey, s.channel, token,
 		).Scan(&status, &stored, &pending)
 		if err != nil {
 			return err
@@ -102,13 +103,14 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 	if s.opts.TombstoneTTL > 0 {
 		ttl = &s.opts.TombstoneTTL
 	}
+	token := tracklink.DeliveryTokenOr(ctx)
 	var r tracklink.Record
 	var ok bool
 	err = s.retry(ctx, "refund", func() error {
 		var status int
 		var stored []byte
 		var pending []string
-		err := s.pool.QueryRow(ctx, s.q.refund, organiser, orderID, at, string(atText), ttl, s.channel).
+		err := s.pool.QueryRow(ctx, s.q.refund, organiser, orderID, at, string(atText), ttl, s.channel, token).
 			Scan(&status, &stored, &pending)
 		if err != nil {
 			return err
@@ -134,6 +136,38 @@ func (s *Store) Ack(ctx context.Context, orderID string, kind tracklink.HookKind
 		organiser, orderID, string(kind))
 	if err != nil {
 		return wrap("ack", err)
+	}
+	return nil
+}
+
+// ClaimHook leases the outbox entry to the caller for lease, timed by the
+// database's clock (one UPDATE): only when it is owed and no other lease
+// on it is live.
+func (s *Store) ClaimHook(ctx context.Context, orderID string, kind tracklink.HookKind, lease time.Duration) (bool, error) {
+	if lease <= 0 {
+		return false, invalidf("claim hook", "lease must be positive")
+	}
+	if !tracklink.ValidOrderID(orderID) {
+		return false, nil // never queued
+	}
+	tag, err := s.pool.Exec(ctx, s.sql(`update tracklink.outbox set lease_until = now() + $4
+		where organiser = $1 and order_id = $2 and kind = $3 and (lease_until is null or lease_until <= now())`),
+		organiser, orderID, string(kind), lease)
+	if err != nil {
+		return false, wrap("claim hook", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseHook ends the lease on the outbox entry and leaves it owed.
+func (s *Store) ReleaseHook(ctx context.Context, orderID string, kind tracklink.HookKind) error {
+	if !tracklink.ValidOrderID(orderID) {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, s.sql(`update tracklink.outbox set lease_until = null
+		where organiser = $1 and order_id = $2 and kind = $3`), organiser, orderID, string(kind))
+	if err != nil {
+		return wrap("release hook", err)
 	}
 	return nil
 }

@@ -46,6 +46,23 @@ type Options struct {
 	// subscriber that falls further behind loses changes. Default is 64.
 	SubscribeBuffer int
 
+	// SessionsOnly declares a store that holds the session side only (the
+	// sessions of a tracklink.Compose whose ledger lives elsewhere): Open
+	// then skips the server check, whose settings only the ledger needs
+	// (every session key expires, so losing one costs a visit's
+	// attribution, not a sale), and Record, Refund and CountVisits refuse
+	// with ErrSessionsOnly. Default false.
+	SessionsOnly bool
+
+	// AllowUnsafeServer makes Open accept a server that may lose ledger
+	// data: one whose maxmemory-policy evicts keys without a TTL
+	// (allkeys-*), which can drop order claims (a redelivered order then
+	// counts twice) and figures, or one without the append-only file,
+	// which loses every write since the last snapshot when it restarts
+	// (orders answered 2xx and never redelivered are gone). For tests and
+	// throwaway demos. Default false.
+	AllowUnsafeServer bool
+
 	// Now is the clock used for a touch stamped with a zero At and a refund
 	// with a zero time. Expiry runs on Redis's own clock. Default is
 	// time.Now.

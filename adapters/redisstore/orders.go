@@ -72,7 +72,10 @@ func hookKind(a tracklink.Attribution) tracklink.HookKind {
 }
 
 // Record claims the order, stores it, applies its aggregates, queues its
-// hook and publishes the change, in one EVALSHA (one round trip).
+// hook and publishes the change, in one EVALSHA (two for the order of a
+// registered promoter: the first replies with its registration, which
+// names the group aggregate keys the second is given; a registration that
+// changed in between costs one more).
 //
 // An order with no primary tickets (a.Tickets 0) counts its excluded
 // tickets only. Sales of a promoter code count on its figures whether or
@@ -80,10 +83,20 @@ func hookKind(a tracklink.Attribution) tracklink.HookKind {
 // counts orders under Options.MaxSources keys, the event's figures go to
 // OtherKey; the stored attribution keeps its real touch.
 //
+// The claim keeps the delivery token of ctx (tracklink.WithDelivery, else
+// one drawn for this call): a retry of the call, by go-redis after a read
+// timeout or by the caller, is told it applied.
+//
 // The attribution's Refunded and RefundedAt are ignored: an order becomes
 // refunded through Refund only. An attribution that fails
-// tracklink.Attribution.Check wraps ErrInvalid and writes nothing.
+// tracklink.Attribution.Check wraps ErrInvalid and writes nothing; so does
+// a script that finds a counter it would push out of int64's range (the
+// error says which), and one that gets a Cluster redirection (TRYAGAIN
+// while its slot moves): the script then did not run at all.
 func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.Record, error) {
+	if s.opts.SessionsOnly {
+		return tracklink.Record{}, fmt.Errorf("%w: record", ErrSessionsOnly)
+	}
 	if err := a.Check(); err != nil {
 		return tracklink.Record{}, fmt.Errorf("%w: record: %w", ErrInvalid, err)
 	}
@@ -98,19 +111,80 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		return tracklink.Record{}, s.wrap("record", err)
 	}
 	kind := hookKind(a)
-	res, err := recordScript.Run(ctx, s.rdb, []string{s.orderKey(a.OrderID)},
-		s.orderBase, a.OrderID, body, a.Event, a.Day(), key, promoter,
-		a.Tickets, a.Excluded, a.Revenue, a.Currency, a.At.UnixMicro(), string(kind), s.channel, alsoSource,
-		s.opts.maxSources(),
-	).Slice()
-	if err != nil {
-		return tracklink.Record{}, s.wrap("record", err)
+	tok := tracklink.DeliveryTokenOr(ctx)
+	day := a.Day()
+	b := s.orderBase
+	// The first attempt assumes the promoter is not registered (no group
+	// keys); if it is, the script says so and names its registration.
+	var reg string
+	for range maxCASRetries {
+		keys := []string{s.orderKey(a.OrderID), b + "idx", b + "idx:" + a.Event,
+			b + "ev:" + a.Event + ":d:" + day, b + "ev:" + a.Event + ":all", b + "ev:" + a.Event + ":keys",
+			b + "ev:" + a.Event + ":days", b + "promoters"}
+		if promoter != "" {
+			var groups []string
+			if reg != "" {
+				groups = regGroups(reg)
+			}
+			pk := b + "p:" + promoter
+			keys = append(keys, pk+":all", pk+":ev", pk+":d:"+day, pk+":orders", pk+":days", pk+":ed")
+			if alsoSource != "" {
+				keys = append(keys, b+"p:"+alsoSource+":orders")
+			}
+			keys = s.appendGroupKeys(keys, groups)
+		}
+		hasSource := "0"
+		if promoter != "" && alsoSource != "" {
+			hasSource = "1"
+		}
+		res, err := recordScript.Run(ctx, s.rdb, keys,
+			a.OrderID, body, key, a.Tickets, a.Excluded, a.Revenue, a.Currency, a.At.UnixMicro(),
+			string(kind), s.channel, s.opts.maxSources(), tok, day, a.Event, promoter, reg, hasSource,
+			int64(tracklink.MaxOrderRevenue),
+		).Slice()
+		if err != nil {
+			return tracklink.Record{}, s.wrap("record", err)
+		}
+		if len(res) == 2 && res[0] == int64(-2) {
+			reg = str(res[1]) // the promoter's registration, to name its group keys
+			continue
+		}
+		r, _, err := decodeOrderReply(res)
+		if err != nil {
+			return tracklink.Record{}, s.wrap("record", err)
+		}
+		return r, nil
 	}
-	r, _, err := decodeOrderReply(res)
-	if err != nil {
-		return tracklink.Record{}, s.wrap("record", err)
+	return tracklink.Record{}, s.wrap("record", errors.New("the promoter's registration kept changing; try again"))
+}
+
+// regGroups returns the aggregate groups of a registered promoter's JSON:
+// "" followed by the non-empty group names it lists, as rankLib's
+// regGroups reads them.
+func regGroups(js string) []string {
+	gs := []string{""}
+	var p struct {
+		Groups []any `json:"groups"`
 	}
-	return r, nil
+	if json.Unmarshal([]byte(js), &p) != nil {
+		return gs
+	}
+	seen := map[string]bool{"": true}
+	for _, g := range p.Groups {
+		if name, ok := g.(string); ok && !seen[name] {
+			seen[name] = true
+			gs = append(gs, name)
+		}
+	}
+	return gs
+}
+
+// appendGroupKeys appends the pg:sum, pg:rank and pg:act keys of each group.
+func (s *Store) appendGroupKeys(keys []string, groups []string) []string {
+	for _, g := range groups {
+		keys = append(keys, s.pgKey("sum", g), s.pgKey("rank", g), s.pgKey("act", g))
+	}
+	return keys
 }
 
 // decodeOrderReply reads {status, attribution JSON, pending kinds}.
@@ -139,9 +213,20 @@ func decodeOrderReply(res []any) (r tracklink.Record, status int64, err error) {
 }
 
 // Refund reverses the order's aggregates once, queues HookRefunded and
-// publishes the change, in one EVALSHA. For an order not recorded yet it
-// leaves a tombstone for Options.OrderTTL, so a late Record counts nothing.
+// publishes the change, in two EVALSHAs: the first finds the order (and
+// its promoter's registration) and replies with what names the keys the
+// second is given; if they changed in between, the second replies so
+// and writes nothing, and it goes again. A duplicate refund, or one of
+// an order not recorded, takes one. For an order not
+// recorded yet it leaves a tombstone for Options.OrderTTL, so a late
+// Record counts nothing. A retry carrying the token of the call that
+// reversed the order (see Record) is told it applied. The script checks
+// every counter before its first write: it reverses the order fully or
+// not at all.
 func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (tracklink.Record, bool, error) {
+	if s.opts.SessionsOnly {
+		return tracklink.Record{}, false, fmt.Errorf("%w: refund", ErrSessionsOnly)
+	}
 	if !validOrderID(orderID) {
 		return tracklink.Record{}, false, invalid("refund", "order id must be 1 to %d printable characters", tracklink.MaxOrderIDLen)
 	}
@@ -157,36 +242,104 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 	if s.opts.OrderTTL > 0 {
 		ttl = max(s.opts.OrderTTL.Milliseconds(), 1)
 	}
-	res, err := refundScript.Run(ctx, s.rdb, []string{s.orderKey(orderID)},
-		s.orderBase, atJSON, ttl, s.channel).Slice()
-	if err != nil {
-		return tracklink.Record{}, false, s.wrap("refund", err)
+	tok := tracklink.DeliveryTokenOr(ctx)
+	o := s.orderKey(orderID)
+	b := s.orderBase
+	keys := []string{o, b + "promoters"}
+	args := []any{atJSON, ttl, s.channel, tok, "0"}
+	for range maxCASRetries {
+		res, err := refundScript.Run(ctx, s.rdb, keys, args...).Slice()
+		if err != nil {
+			return tracklink.Record{}, false, s.wrap("refund", err)
+		}
+		if len(res) == 6 && res[0] == int64(-2) {
+			// name the keys of the order's buckets, and call again
+			e, d, k, p, reg := str(res[1]), str(res[2]), str(res[3]), str(res[4]), str(res[5])
+			keys = append(keys[:2], b+"ev:"+e+":d:"+d, b+"ev:"+e+":all")
+			if p != "" {
+				pk := b + "p:" + p
+				keys = append(keys, pk+":all", pk+":ev", pk+":d:"+d)
+				if reg != "" {
+					keys = s.appendGroupKeys(keys, regGroups(reg))
+				}
+			}
+			args = append(args[:4], "1", e, d, k, p, reg)
+			continue
+		}
+		r, status, err := decodeOrderReply(res)
+		if err != nil {
+			return tracklink.Record{}, false, s.wrap("refund", err)
+		}
+		if status == -1 {
+			return tracklink.Record{}, false, nil
+		}
+		return r, true, nil
 	}
-	r, status, err := decodeOrderReply(res)
-	if err != nil {
-		return tracklink.Record{}, false, s.wrap("refund", err)
-	}
-	if status == -1 {
-		return tracklink.Record{}, false, nil
-	}
-	return r, true, nil
+	return tracklink.Record{}, false, s.wrap("refund", errors.New("the order kept changing; try again"))
 }
 
-// Ack removes a hook from the order's outbox (one HDEL). Acknowledging a
-// hook not owed, or one of an unknown order, does nothing.
+// str is an HMGET value as a string ("" when missing).
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// Ack removes a hook from the order's outbox and its lease (one HDEL).
+// Acknowledging a hook not owed, or one of an unknown order, does nothing.
 func (s *Store) Ack(ctx context.Context, orderID string, kind tracklink.HookKind) error {
 	if !validOrderID(orderID) {
 		return invalid("ack", "order id must be 1 to %d printable characters", tracklink.MaxOrderIDLen)
 	}
-	switch kind {
-	case tracklink.HookAttributed, tracklink.HookUnattributed, tracklink.HookRefunded:
-	default:
+	if !knownHook(kind) {
 		return nil // never queued, so never owed
 	}
-	if err := s.rdb.HDel(ctx, s.orderKey(orderID), "ob:"+string(kind)).Err(); err != nil {
+	if err := s.rdb.HDel(ctx, s.orderKey(orderID), "ob:"+string(kind), "cl:"+string(kind)).Err(); err != nil {
 		return s.wrap("ack", err)
 	}
 	return nil
+}
+
+// ClaimHook leases the outbox entry for lease, on Redis's clock (one
+// script on the order's hash): true when it is owed and no live lease
+// holds it. A lease that is not positive wraps ErrInvalid.
+func (s *Store) ClaimHook(ctx context.Context, orderID string, kind tracklink.HookKind, lease time.Duration) (bool, error) {
+	if !validOrderID(orderID) {
+		return false, invalid("claim hook", "order id must be 1 to %d printable characters", tracklink.MaxOrderIDLen)
+	}
+	if lease <= 0 {
+		return false, invalid("claim hook", "lease %v is not positive", lease)
+	}
+	if !knownHook(kind) {
+		return false, nil
+	}
+	n, err := claimHookScript.Run(ctx, s.rdb, []string{s.orderKey(orderID)}, string(kind), max(lease.Milliseconds(), 1)).Int()
+	if err != nil {
+		return false, s.wrap("claim hook", err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseHook ends the lease on the outbox entry (one HDEL); the entry
+// stays owed.
+func (s *Store) ReleaseHook(ctx context.Context, orderID string, kind tracklink.HookKind) error {
+	if !validOrderID(orderID) {
+		return invalid("release hook", "order id must be 1 to %d printable characters", tracklink.MaxOrderIDLen)
+	}
+	if !knownHook(kind) {
+		return nil
+	}
+	if err := s.rdb.HDel(ctx, s.orderKey(orderID), "cl:"+string(kind)).Err(); err != nil {
+		return s.wrap("release hook", err)
+	}
+	return nil
+}
+
+func knownHook(kind tracklink.HookKind) bool {
+	switch kind {
+	case tracklink.HookAttributed, tracklink.HookUnattributed, tracklink.HookRefunded:
+		return true
+	}
+	return false
 }
 
 // Attribution returns a recorded order (one HGET).

@@ -66,8 +66,10 @@ func (h *countHook) want(t *testing.T, what string, trips int, names ...string) 
 }
 
 // TestRoundTrips proves the hot paths cost one round trip: Stamp (new or
-// existing session, counted or not) and Record are one EVALSHA, Touches one
-// HMGET, once the scripts are cached on the server.
+// existing session, counted or not) and Record (of an order whose promoter
+// is not registered) are one EVALSHA, Touches one HMGET, once the scripts
+// are cached on the server; Refund is two (the first names the keys of the
+// order's buckets), a duplicate refund one.
 func TestRoundTrips(t *testing.T) {
 	ts := newTestStore(t, Options{})
 	hook := &countHook{}
@@ -128,7 +130,14 @@ func TestRoundTrips(t *testing.T) {
 	if _, ok, err := ts.Refund(ctx, "ord-1", at); err != nil || !ok {
 		t.Fatalf("Refund: %v, %v", ok, err)
 	}
-	hook.want(t, "Refund", 1, "evalsha")
+	// the first script finds the order's buckets, the second gets their keys
+	hook.want(t, "Refund", 2, "evalsha", "evalsha")
+
+	hook.reset()
+	if r, ok, err := ts.Refund(ctx, "ord-1", at); err != nil || !ok || r.Applied {
+		t.Fatalf("duplicate Refund: %+v, %v, %v", r, ok, err)
+	}
+	hook.want(t, "duplicate Refund", 1, "evalsha")
 }
 
 // TestUnreachable points a store at a closed port: every method fails by

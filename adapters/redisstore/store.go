@@ -49,7 +49,10 @@ type Store struct {
 // how long a call may wait (see RecommendedOptions and the package doc).
 //
 // New panics when rdb is nil or opts.Prefix contains '{' or '}': both are
-// wiring mistakes, not runtime conditions.
+// wiring mistakes, not runtime conditions. New does not check the server;
+// a store that holds the ledger should be made with Open, which refuses a
+// server that may lose it (eviction of keys without a TTL, no
+// append-only file).
 func New(rdb redis.UniversalClient, opts Options) *Store {
 	if rdb == nil {
 		panic("redisstore: New with a nil client")
@@ -209,7 +212,10 @@ func (s *Store) countCalls(calls []scriptCall, event, day, key, code string, n i
 	tag := s.eventTag(event)
 	calls = append(calls, scriptCall{countScript, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, []any{key, day, s.opts.maxSources(), n}})
 	if code != "" {
-		calls = append(calls, scriptCall{promoterVisitScript, []string{s.orderBase + "p:" + code + ":all"}, []any{s.orderBase, code, event, day, n}})
+		pk := s.orderBase + "p:" + code
+		calls = append(calls, scriptCall{promoterVisitScript,
+			[]string{s.orderBase + "promoters", pk + ":all", pk + ":ev", pk + ":d:" + day, pk + ":days", pk + ":ed"},
+			[]any{code, event, day, n}})
 	}
 	return calls
 }
@@ -222,6 +228,9 @@ func (s *Store) countCalls(calls []scriptCall, event, day, key, code string, n i
 // error is returned (a caller's retry may count those twice: visits are
 // estimates, sales are exact).
 func (s *Store) CountVisits(ctx context.Context, visits []tracklink.VisitCount) error {
+	if s.opts.SessionsOnly {
+		return fmt.Errorf("%w: count visits", ErrSessionsOnly)
+	}
 	if len(visits) == 0 {
 		return nil
 	}

@@ -119,7 +119,11 @@ func newApp(t testing.TB, name string, rdb redis.UniversalClient, cfg appConfig)
 	}
 	wh, err := webhook.NewHandler(webhook.Config{
 		Store: a.store, Provider: webhook.MustStandardWebhooks(cfg.secret), StoreTimeout: cmp.Or(cfg.webhookTimeout, patient),
-		Hooks: tracklink.Hooks{OnAttributed: hook(tracklink.HookAttributed), OnUnattributed: hook(tracklink.HookUnattributed)},
+		// a delivery cut off by a failover between its hook and its ack
+		// holds the hook until its lease ends: keep that within the
+		// drills' retry window
+		HookLease: 2 * time.Second,
+		Hooks:     tracklink.Hooks{OnAttributed: hook(tracklink.HookAttributed), OnUnattributed: hook(tracklink.HookUnattributed)},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,9 @@ create table tracklink.orders (
     utm_source  text        not null default '',
     refunded_at timestamptz,                        -- set once refunded
     recorded_at timestamptz not null default now(),
+    delivery    text        not null default '',    -- token of the Record call that claimed it
+    delivery_applied boolean not null default false, -- whether that call counted it
+    refund_delivery  text    not null default '',   -- token of the Refund call that reversed it
     attribution jsonb       not null,
     primary key (organiser, order_id),
     check (tickets >= 0 and excluded >= 0 and revenue >= 0)
@@ -74,6 +77,7 @@ create table tracklink.outbox (
     order_id  text collate "C"        not null,
     kind      text        not null check (kind in ('attributed', 'unattributed', 'refunded')),
     queued_at timestamptz not null default now(),
+    lease_until timestamptz,                        -- a delivery running the hook holds it until then
     primary key (organiser, order_id, kind)
 );
 
@@ -424,19 +428,24 @@ $$;
 create function tracklink.record_order(p_org text, p_id text, p_event text, p_day date, p_at timestamptz,
     p_session text, p_currency text, p_tickets integer, p_excluded integer, p_revenue bigint,
     p_channel text, p_source text, p_promoter text, p_key text, p_rule text, p_utm_source text,
-    p_attribution jsonb, p_kind text, p_max integer, p_other text, p_notify text)
+    p_attribution jsonb, p_kind text, p_max integer, p_other text, p_notify text, p_token text)
 returns table (r_status integer, r_attribution jsonb, r_pending text[]) language plpgsql as $$
 declare
     v_stored   jsonb;
+    v_token    text;
+    v_applied  boolean;
     v_tomb     tracklink.early_refunds%rowtype;
     v_refunded boolean := false;
     v_a        jsonb := p_attribution;
     v_key      text := p_key;
 begin
     perform pg_advisory_xact_lock(1953263474, hashtext(p_org || '/' || p_id));
-    select attribution into v_stored from tracklink.orders where organiser = p_org and order_id = p_id;
+    select attribution, delivery, delivery_applied into v_stored, v_token, v_applied
+        from tracklink.orders where organiser = p_org and order_id = p_id;
     if found then
-        return query select 0, v_stored, tracklink.pending(p_org, p_id);
+        -- the retry of the call that claimed it reports that call's outcome
+        return query select case when v_token = p_token and v_applied then 1 else 0 end,
+            v_stored, tracklink.pending(p_org, p_id);
         return;
     end if;
     delete from tracklink.early_refunds where organiser = p_org and order_id = p_id
@@ -448,10 +457,11 @@ begin
         v_key := tracklink.cap_key(p_org, p_event, 'o', p_key, p_max, p_other);
     end if;
     insert into tracklink.orders (organiser, order_id, event, day, at, session_ref, currency, tickets,
-        excluded, revenue, channel, source, promoter, source_key, rule, utm_source, refunded_at, attribution)
+        excluded, revenue, channel, source, promoter, source_key, rule, utm_source, refunded_at, attribution,
+        delivery, delivery_applied)
     values (p_org, p_id, p_event, p_day, p_at, p_session, p_currency, p_tickets,
         p_excluded, p_revenue, p_channel, p_source, p_promoter, v_key, p_rule, p_utm_source,
-        case when v_refunded then v_tomb.refunded_at end, v_a)
+        case when v_refunded then v_tomb.refunded_at end, v_a, p_token, not v_refunded)
     on conflict (organiser, order_id) do nothing;
     if not found then
         raise exception 'order % was claimed concurrently', p_id;
@@ -476,7 +486,7 @@ $$;
 -- an order not recorded yet until now() + p_ttl (null: for good) and
 -- returns -1.
 create function tracklink.refund_order(p_org text, p_id text, p_at timestamptz, p_at_text text,
-    p_ttl interval, p_notify text)
+    p_ttl interval, p_notify text, p_token text)
 returns table (r_status integer, r_attribution jsonb, r_pending text[]) language plpgsql as $$
 declare
     v_order tracklink.orders%rowtype;
@@ -498,11 +508,13 @@ begin
         return;
     end if;
     if v_order.refunded_at is not null then
-        return query select 0, v_order.attribution, tracklink.pending(p_org, p_id);
+        -- the retry of the call that reversed it reports that reversal
+        return query select case when v_order.refund_delivery = p_token then 1 else 0 end,
+            v_order.attribution, tracklink.pending(p_org, p_id);
         return;
     end if;
     v_a := v_order.attribution || jsonb_build_object('refunded', true, 'refunded_at', p_at_text);
-    update tracklink.orders set refunded_at = p_at, attribution = v_a
+    update tracklink.orders set refunded_at = p_at, attribution = v_a, refund_delivery = p_token
         where organiser = p_org and order_id = p_id;
     perform tracklink.apply_order(p_org, v_order.event, v_order.day, v_order.source_key, v_order.promoter,
         v_order.currency, v_order.tickets, v_order.excluded, v_order.revenue, -1, (hashtext(p_id) & 7)::smallint);
