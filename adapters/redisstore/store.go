@@ -69,9 +69,13 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 
 // Key layout, visit side:
 //
-//	<prefix>{s:<session>}        hash: the session's touches (one per event, ""
-//	                             site-wide) and its visit marks; one key per
-//	                             session, so one PEXPIRE slides all of it
+//	<prefix>{s:<session>}        hash: the session's touches (at most
+//	                             MaxSessionEvents events, plus "" site-wide),
+//	                             its visit marks (one day per scope, at most
+//	                             tracklink.MaxEventMarks) and the order its
+//	                             events were landed on; one key per session,
+//	                             always with a TTL, so one PEXPIRE slides all
+//	                             of it and nothing of it outlives the session
 //	<prefix>{e:<event>}:v:<day>  hash: source key → visits
 //	<prefix>{e:<event>}:v:all    hash: source key → visits, all time
 //	<prefix>{e:<event>}:days     set: days with visits
@@ -86,6 +90,10 @@ func (s *Store) eventTag(event string) string { return s.opts.Prefix + "{e:" + e
 // MaxSessionMarks bounds the visit marks ((event, source key, day) triples
 // already counted) one session keeps: tracklink.MaxSessionMarks.
 const MaxSessionMarks = tracklink.MaxSessionMarks
+
+// MaxSessionEvents bounds the events one session keeps a touch for, its
+// site-wide touch aside: tracklink.MaxSessionEvents.
+const MaxSessionEvents = tracklink.MaxSessionEvents
 
 func validScope(event string) bool { return event == "" || tracklink.ValidEvent(event) }
 
@@ -130,7 +138,13 @@ func touchPromoter(t tracklink.Touch) (string, bool) {
 }
 
 // Stamp merges the landing into the session's touch for its event, slides
-// the whole session's expiry and counts the visit: on the event (under
+// the whole session's expiry and counts the visit. The session keeps
+// touches of at most MaxSessionEvents events besides its site-wide one (a
+// new event past the cap drops the least recently landed one, with its
+// marks) and, per scope, the marks of one day (tracklink.MaxEventMarks), so
+// the script's work is bounded (a few field reads and writes and string
+// operations on at most a few KB) whatever the session did before. It
+// counts the visit on the event (under
 // OtherKey when the key is new and the event already counts visits under
 // Options.MaxSources keys; Current keeps the real touch) and, for a touch
 // of a registered promoter (SavePromoter), on the promoter's figures. An
@@ -172,7 +186,8 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 		keys = []string{s.sessionKey(st.Session), tag + ":v:" + day, tag + ":v:all", tag + ":days"}
 	}
 	res, err := stampScript.Run(ctx, s.rdb, keys,
-		t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase, MaxSessionMarks, s.opts.maxSources()).Slice()
+		t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase,
+		MaxSessionEvents, tracklink.MaxEventMarks, s.opts.maxSources()).Slice()
 	if err != nil {
 		return tracklink.StampResult{}, s.wrap("stamp", err)
 	}
