@@ -160,34 +160,12 @@ func touchPromoter(t tracklink.Touch) (string, bool) {
 // counted visit, one otherwise. If that second step fails the visit is
 // marked but not counted (the error is returned).
 func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampResult, error) {
-	t := st.Touch
-	if err := st.Check(); err != nil {
-		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: %w", ErrInvalid, err)
-	}
-	key, code := t.Key(), t.PromoterCode()
-	if t.At.IsZero() {
-		t.At = s.opts.Now()
-	}
-	body, err := json.Marshal(t)
+	c, t, err := s.stampCall(st)
 	if err != nil {
-		return tracklink.StampResult{}, s.wrap("stamp", err)
+		return tracklink.StampResult{}, err
 	}
 	day := tracklink.Day(t.At)
-	model := 0
-	if st.Model == tracklink.FirstTouch {
-		model = 1
-	}
-	ttl := max(st.TTL.Milliseconds(), 1)
-	var keys []string
-	if s.split || st.MarkOnly {
-		keys = []string{s.sessionKey(st.Session)}
-	} else {
-		tag := s.eventTag(t.Event)
-		keys = []string{s.sessionKey(st.Session), tag + ":v:" + day, tag + ":v:all", tag + ":days"}
-	}
-	res, err := stampScript.Run(ctx, s.rdb, keys,
-		t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase,
-		MaxSessionEvents, tracklink.MaxEventMarks, s.opts.maxSources()).Slice()
+	res, err := c.script.Run(ctx, s.rdb, c.keys, c.args...).Slice()
 	if err != nil {
 		return tracklink.StampResult{}, s.wrap("stamp", err)
 	}
@@ -210,6 +188,38 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 		}
 	}
 	return out, nil
+}
+
+// stampCall checks st and returns the script call that stamps it, and its
+// touch as stamped (At set).
+func (s *Store) stampCall(st tracklink.Stamp) (scriptCall, tracklink.Touch, error) {
+	t := st.Touch
+	if err := st.Check(); err != nil {
+		return scriptCall{}, t, fmt.Errorf("%w: stamp: %w", ErrInvalid, err)
+	}
+	key, code := t.Key(), t.PromoterCode()
+	if t.At.IsZero() {
+		t.At = s.opts.Now()
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return scriptCall{}, t, s.wrap("stamp", err)
+	}
+	day := tracklink.Day(t.At)
+	model := 0
+	if st.Model == tracklink.FirstTouch {
+		model = 1
+	}
+	ttl := max(st.TTL.Milliseconds(), 1)
+	var keys []string
+	if s.split || st.MarkOnly {
+		keys = []string{s.sessionKey(st.Session)}
+	} else {
+		tag := s.eventTag(t.Event)
+		keys = []string{s.sessionKey(st.Session), tag + ":v:" + day, tag + ":v:all", tag + ":days"}
+	}
+	return scriptCall{stampScript, keys, []any{t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase,
+		MaxSessionEvents, tracklink.MaxEventMarks, s.opts.maxSources()}}, t, nil
 }
 
 // countCalls appends the scripts that count n visits of key (and of
