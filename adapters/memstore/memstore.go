@@ -24,9 +24,10 @@
 //     holding a touch for at most MaxSessionEvents events (a new event past
 //     the cap drops the least recently landed one) plus its site-wide
 //     touch, and per scope the source keys it counted that day (at most
-//     MaxEventMarks). A touch is at most about 1 KB (its strings are
-//     capped), so one session is at most about 70 KB however it is driven,
-//     and a few hundred bytes for a visitor who lands on one event.
+//     MaxEventMarks, kept as 8-byte fingerprints). A touch's strings are
+//     capped (about 2 KB at most), so one session holds at most about
+//     150 KB however it is driven, and a few hundred bytes for a visitor
+//     who lands on one event.
 //   - Aggregates grow with events × days × source keys and promoters × days,
 //     never with visits or orders. Source keys come from outside input
 //     (referrers, utm_source, promoter codes in URLs), so each event counts

@@ -23,7 +23,7 @@ type Server struct {
 }
 
 // StartServer starts a private redis-server on a free loopback port,
-// without persistence (--save ” --appendonly no) and with the extra
+// without persistence (--save "" --appendonly no) and with the extra
 // configuration args (e.g. "--maxmemory", "32mb"), and stops it when the
 // test ends. Tests that change the server's configuration, fill its memory
 // or read its SLOWLOG use one, never the shared Redis. Without redis-server
