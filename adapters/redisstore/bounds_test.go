@@ -80,30 +80,51 @@ func TestSessionHashBounded(t *testing.T) {
 		return err
 	}
 
-	// the last 128 landings, one after another, with every call logged
-	// (Redis logs a script's EVALSHA and each command it runs)
-	const sample, keep = 128, 64 * 128
-	redistest.SlowlogAll(t, rdb, keep)
-	for i := n; i < n+sample; i++ {
-		if err := land(i); err != nil {
-			t.Fatalf("Stamp %d: %v", i, err)
+	// Rounds of 128 landings, one after another, with every call logged
+	// (Redis logs a script's EVALSHA and each command it runs). A call
+	// slowed by its work (a walk over a growing hash) is slow in every
+	// round; one slowed by the machine (the server descheduled mid-script
+	// on a loaded host) is not, so a round whose slowest call stays under
+	// 5 ms passes, and up to 3 rounds are tried.
+	const sample, keep, limit = 128, 64 * 128, 5 * time.Millisecond
+	next := n
+	var slowest []time.Duration
+	for range 3 {
+		redistest.SlowlogAll(t, rdb, keep)
+		for range sample {
+			if err := land(next); err != nil {
+				t.Fatalf("Stamp %d: %v", next, err)
+			}
+			next++
+		}
+		logs := redistest.Slowlog(t, rdb, keep)
+		stamps := 0
+		for _, l := range logs {
+			if strings.EqualFold(l.Args[0], "evalsha") {
+				stamps++
+			}
+		}
+		if stamps != sample {
+			t.Fatalf("SLOWLOG holds %d EVALSHA (of %d entries), want %d: every call should be logged", stamps, len(logs), sample)
+		}
+		slowest = append(slowest, logs[0].Took)
+		t.Logf("SLOWLOG, %d stamps on a session at its cap (%d entries): slowest %v (%s)", stamps, len(logs), logs[0].Took, logs[0].Args[0])
+		if logs[0].Took < limit {
+			break
 		}
 	}
-	logs := redistest.Slowlog(t, rdb, keep)
-	stamps := 0
-	for _, l := range logs {
-		if strings.EqualFold(l.Args[0], "evalsha") {
-			stamps++
+	if last := slowest[len(slowest)-1]; last >= limit {
+		t.Errorf("slowest call of each round took %v by Redis's measure, want < %v", slowest, limit)
+	}
+	// and no command that walks a hash ran at all
+	stats, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"hkeys", "hgetall", "hvals", "hscan"} {
+		if strings.Contains(stats, "cmdstat_"+cmd+":") {
+			t.Errorf("INFO commandstats: %s ran; no call may walk the session hash", strings.ToUpper(cmd))
 		}
-	}
-	if stamps != sample {
-		t.Fatalf("SLOWLOG holds %d EVALSHA (of %d entries), want %d: every call should be logged", stamps, len(logs), sample)
-	}
-	slowest := logs[0]
-	t.Logf("SLOWLOG, %d stamps on a session at its cap (%d entries): slowest %v (%s)",
-		stamps, len(logs), slowest.Took, slowest.Args[0])
-	if slowest.Took >= 5*time.Millisecond {
-		t.Errorf("slowest call took %v by Redis's measure, want < 5ms: %.100q", slowest.Took, slowest.Args)
 	}
 
 	key := s.sessionKey(sess)
@@ -113,17 +134,17 @@ func TestSessionHashBounded(t *testing.T) {
 	}
 	// t:, s:, k:, p:, m: per event, and the landing order
 	if want := int64(5*MaxSessionEvents + 1); fields != want {
-		t.Errorf("session hash has %d fields after %d events, want %d", fields, n+sample, want)
+		t.Errorf("session hash has %d fields after %d events, want %d", fields, next, want)
 	}
 	mem, _ := rdb.MemoryUsage(ctx, key, 0).Result()
 	t.Logf("session hash at the cap: %d fields, %d bytes (MEMORY USAGE)", fields, mem)
-	for i := n + sample - MaxSessionEvents; i < n+sample; i++ {
+	for i := next - MaxSessionEvents; i < next; i++ {
 		ev, _, err := s.Touches(ctx, sess, fmt.Sprintf("ev-%06d", i))
 		if err != nil || ev == nil {
 			t.Fatalf("Touches(ev-%06d) = %v, %v; want the touch of one of the newest events", i, ev, err)
 		}
 	}
-	if ev, _, err := s.Touches(ctx, sess, fmt.Sprintf("ev-%06d", n+sample-MaxSessionEvents-1)); err != nil || ev != nil {
+	if ev, _, err := s.Touches(ctx, sess, fmt.Sprintf("ev-%06d", next-MaxSessionEvents-1)); err != nil || ev != nil {
 		t.Errorf("Touches of a dropped event = %v, %v; want nil", ev, err)
 	}
 	if ttl, err := rdb.PTTL(ctx, key).Result(); err != nil || ttl <= 0 {
