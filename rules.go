@@ -28,12 +28,31 @@ const DeletedKey = string(ChannelPromoter) + "|" + DeletedPromoter
 // OtherKey instead; keys already there keep counting.
 const DefaultMaxSources = 1000
 
+// MaxSessionEvents bounds the events one session keeps a touch for, its
+// site-wide touch aside. Event slugs reach the store from request paths, so
+// a session landing on a new event while it holds MaxSessionEvents drops
+// the touch and visit marks of its least recently landed event: the one
+// whose latest landing the store stamped longest ago (stamps are ordered as
+// the store applies them). The site-wide touch is never dropped this way.
+// A dropped event's Touches are nil; landing on it again starts it afresh
+// (and may count that day's visit again).
+const MaxSessionEvents = 64
+
+// MaxEventMarks bounds the visit marks (source keys already counted) one
+// session keeps per scope (an event, or the site-wide scope). A session
+// remembers the marks of one day per scope, the day of its latest counted
+// visit there: a visit of another day starts that day's marks afresh (so a
+// landing dated on an earlier day after a later one counts again), and a
+// scope whose day already holds MaxEventMarks keys forgets them for the new
+// one (a session switching between more than MaxEventMarks sources of one
+// event in one day may count one twice). Keeping one day per scope is what
+// makes each Stamp's cost independent of the session's history.
+const MaxEventMarks = 8
+
 // MaxSessionMarks bounds the visit marks ((event, source key, day) triples
-// already counted) one session keeps. Past it, Stamp forgets the marks of
-// days other than the landing's (and, if that is not enough, all of them);
-// a session landing on more than this many distinct event × source pairs in
-// one day may then count a pair twice.
-const MaxSessionMarks = 256
+// already counted) one session keeps: MaxEventMarks for each of its at
+// most MaxSessionEvents events and its site-wide scope.
+const MaxSessionMarks = (MaxSessionEvents + 1) * MaxEventMarks
 
 // MaxKeyLen bounds a source key (Touch.Key) a store accepts.
 const MaxKeyLen = 512

@@ -88,8 +88,15 @@ type SessionStore interface {
 	// Stamp merges s.Touch into the session's touch for s.Touch.Event under
 	// s.Model, slides the session's expiry to s.TTL, and reports a visit
 	// as counted for (event, Current.Key(), day) unless this session
-	// already counted that triple (a session keeps at most MaxSessionMarks
-	// such marks). A Touch with a zero At is stamped at the store's clock.
+	// already counted that triple. A Touch with a zero At is stamped at the
+	// store's clock.
+	//
+	// Everything Stamp keeps for a session is bounded and expires with it:
+	// touches of at most MaxSessionEvents events (a new event past the cap
+	// drops the least recently landed one) plus the site-wide touch, and
+	// at most MaxEventMarks visit marks per scope, of one day (see
+	// MaxEventMarks). No Stamp's cost grows with what the session did
+	// before.
 	//
 	// Unless s.MarkOnly, a store that also keeps the figures (memstore,
 	// redisstore) counts the visit in the same atomic step, as

@@ -3,7 +3,7 @@
 // and a fake Clock:
 //
 //   - TestSessionStore: a tracklink.SessionStore (touches, scopes, visit
-//     marks, expiry);
+//     marks, expiry, the caps on events and marks per session);
 //   - TestLedger: a tracklink.LedgerStore's ledger and visit counting
 //     (exactly once, refunds, the outbox, caps), read back through its
 //     reports;
@@ -172,6 +172,8 @@ var (
 		{"Stamp/SlidingExpiry", testSlidingExpiry},
 		{"Stamp/Concurrent", testStampConcurrent},
 		{"Stamp/MarkOnly", testMarkOnly},
+		{"Stamp/EventCap", testEventCap},
+		{"Stamp/MarkCap", testMarkCap},
 		{"Touches/Copies", testTouchCopies},
 	}
 	// visitTests run with visits made by Stamp in TestStore, and by

@@ -21,9 +21,13 @@
 // # Memory
 //
 //   - Sessions: at most about twice the live sessions (plus SweepMin), each
-//     holding one touch per event it landed on and the (event, source, day)
-//     triples it counted; a session keeps at most MaxSessionMarks such
-//     triples, forgetting those of other days first.
+//     holding a touch for at most MaxSessionEvents events (a new event past
+//     the cap drops the least recently landed one) plus its site-wide
+//     touch, and per scope the source keys it counted that day (at most
+//     MaxEventMarks, kept as 8-byte fingerprints). A touch's strings are
+//     capped (about 2 KB at most), so one session holds at most about
+//     150 KB however it is driven, and a few hundred bytes for a visitor
+//     who lands on one event.
 //   - Aggregates grow with events × days × source keys and promoters × days,
 //     never with visits or orders. Source keys come from outside input
 //     (referrers, utm_source, promoter codes in URLs), so each event counts
@@ -43,6 +47,7 @@ package memstore
 
 import (
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -125,6 +130,10 @@ func (o *Options) setDefaults() {
 // already counted) one session keeps: tracklink.MaxSessionMarks.
 const MaxSessionMarks = tracklink.MaxSessionMarks
 
+// MaxSessionEvents bounds the events one session keeps a touch for, its
+// site-wide touch aside: tracklink.MaxSessionEvents.
+const MaxSessionEvents = tracklink.MaxSessionEvents
+
 // Store is an in-process store of every role: tracklink.SessionStore,
 // tracklink.LedgerStore and tracklink.Feed (so tracklink.Store and
 // tracklink.ReportStore). Create it with New or NewWithOptions.
@@ -136,6 +145,7 @@ type Store struct {
 	tombTTL    time.Duration // < 0: tombstones never expire
 	mu         sync.RWMutex
 	sessions   map[string]*session
+	markSeed   maphash.Seed            // fingerprints of marked source keys
 	sweepAt    int                     // len(sessions) that triggers a sweep
 	events     map[string]*eventAgg    // by event slug ("" = site-wide)
 	promoters  map[string]*promoterAgg // by promoter code
@@ -157,13 +167,21 @@ type Store struct {
 	subs  map[*subscriber]struct{}
 }
 
+// session is one browser session: at most MaxSessionEvents event scopes
+// plus the site-wide one, each with at most MaxEventMarks marks.
 type session struct {
 	expires time.Time
-	touches map[string]tracklink.Touch // by event, "" = site-wide
-	marks   map[mark]struct{}          // visits counted
+	scopes  map[string]*scope // by event, "" = site-wide
+	stamps  uint64            // stamps applied, ordering scope.last
 }
 
-type mark struct{ event, key, day string }
+// scope is a session's state for one event (or the site-wide scope).
+type scope struct {
+	touch tracklink.Touch
+	last  uint64   // session.stamps at its latest landing
+	day   string   // the day of marks
+	marks []uint64 // fingerprints of the source keys counted on day, at most MaxEventMarks
+}
 
 type eventAgg struct {
 	days  map[string]map[string]*tracklink.Counts // day → key → counts
@@ -219,6 +237,7 @@ func NewWithOptions(o Options) *Store {
 		maxSources: o.MaxSources,
 		tombTTL:    o.TombstoneTTL,
 		sessions:   make(map[string]*session),
+		markSeed:   maphash.MakeSeed(),
 		sweepAt:    o.SweepMin,
 		tombSweep:  o.SweepMin,
 		events:     make(map[string]*eventAgg),

@@ -3,7 +3,9 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/tracklink/tracklink"
@@ -23,8 +25,12 @@ import (
 // With st.MarkOnly it marks the visit and reports it Counted but counts it
 // nowhere: the caller counts it elsewhere (tracklink.Compose).
 //
-// A session whose TTL ran out starts afresh: its touches and counted visits
-// are gone. A stamp that fails tracklink.Stamp.Check wraps ErrInvalid.
+// A session keeps touches of at most MaxSessionEvents events besides its
+// site-wide touch: a landing on a new event past the cap drops the touch
+// and marks of the event whose latest landing was stamped longest ago. It
+// remembers per scope the source keys counted on one day, at most
+// tracklink.MaxEventMarks. A session whose TTL ran out starts afresh: its
+// touches and counted visits are gone. A stamp that fails tracklink.Stamp.Check wraps ErrInvalid.
 func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampResult, error) {
 	if err := ctx.Err(); err != nil {
 		return tracklink.StampResult{}, err
@@ -46,37 +52,76 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 		if sess == nil {
 			s.maybeSweep(now)
 		}
-		sess = &session{touches: make(map[string]tracklink.Touch, 1), marks: make(map[mark]struct{}, 1)}
+		sess = &session{scopes: make(map[string]*scope, 1)}
 		s.sessions[st.Session] = sess
 	}
 	sess.expires = now.Add(st.TTL)
+	sess.stamps++
 
-	cur, ok := sess.touches[event]
+	sc := sess.scopes[event]
 	var curp *tracklink.Touch
-	if ok {
-		curp = &cur
+	if sc == nil {
+		if event != "" {
+			sess.dropOldest(MaxSessionEvents - 1)
+		}
+		sc = &scope{}
+		sess.scopes[event] = sc
+	} else {
+		curp = &sc.touch
 	}
+	sc.last = sess.stamps
 	if st.Model.Replaces(curp, t) {
-		cur = t
-		sess.touches[event] = t
+		sc.touch = t
 	}
+	cur := sc.touch
 
 	key := cur.Key()
-	m := mark{event: event, key: key, day: day}
-	if _, seen := sess.marks[m]; seen {
+	if !sc.mark(day, maphash.String(s.markSeed, key)) {
 		return tracklink.StampResult{Current: cur}, nil
 	}
-	if len(sess.marks) >= MaxSessionMarks {
-		maps.DeleteFunc(sess.marks, func(k mark, _ struct{}) bool { return k.day != day })
-		if len(sess.marks) >= MaxSessionMarks {
-			clear(sess.marks)
-		}
-	}
-	sess.marks[m] = struct{}{}
 	if !st.MarkOnly {
 		s.countVisits(event, day, key, promoterOf(cur), 1)
 	}
 	return tracklink.StampResult{Current: cur, Counted: true}, nil
+}
+
+// dropOldest drops the least recently landed event scopes until at most
+// keep remain (the site-wide scope is not counted and never dropped). It
+// scans the scopes, at most MaxSessionEvents of them.
+func (sess *session) dropOldest(keep int) {
+	for len(sess.scopes)-sess.siteWide() > keep {
+		oldest := ""
+		var last uint64
+		for ev, sc := range sess.scopes {
+			if ev != "" && (oldest == "" || sc.last < last) {
+				oldest, last = ev, sc.last
+			}
+		}
+		delete(sess.scopes, oldest)
+	}
+}
+
+// siteWide is 1 when the session has a site-wide scope, else 0.
+func (sess *session) siteWide() int {
+	if _, ok := sess.scopes[""]; ok {
+		return 1
+	}
+	return 0
+}
+
+// mark records that the source key whose fingerprint is key counted a
+// visit on day and reports whether it is new (tracklink.MaxEventMarks: the
+// marks of one day, at most MaxEventMarks of them).
+func (sc *scope) mark(day string, key uint64) bool {
+	if sc.day != day {
+		sc.day, sc.marks = day, sc.marks[:0]
+	} else if slices.Contains(sc.marks, key) {
+		return false
+	} else if len(sc.marks) >= tracklink.MaxEventMarks {
+		sc.marks = sc.marks[:0]
+	}
+	sc.marks = append(sc.marks, key)
+	return true
 }
 
 // CountVisits counts visits a separate session store decided on
@@ -142,12 +187,12 @@ func (s *Store) Touches(ctx context.Context, session, event string) (eventTouch,
 	if sess == nil || !now.Before(sess.expires) {
 		return nil, nil, nil
 	}
-	if event != "" {
-		if t, ok := sess.touches[event]; ok {
-			eventTouch = &t
-		}
+	if sc := sess.scopes[event]; event != "" && sc != nil {
+		t := sc.touch
+		eventTouch = &t
 	}
-	if t, ok := sess.touches[""]; ok {
+	if sc := sess.scopes[""]; sc != nil {
+		t := sc.touch
 		siteTouch = &t
 	}
 	return eventTouch, siteTouch, nil

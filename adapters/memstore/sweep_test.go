@@ -40,21 +40,36 @@ func TestSweepBounded(t *testing.T) {
 	}
 }
 
-// TestSessionMarksBounded checks that one session cannot grow its visit
-// marks without bound.
-func TestSessionMarksBounded(t *testing.T) {
+// TestSessionBounded checks that one session cannot grow without bound:
+// landings on many events, each with many sources over several days, keep
+// at most MaxSessionEvents event scopes plus the site-wide one, each with at
+// most MaxEventMarks marks.
+func TestSessionBounded(t *testing.T) {
 	s := New()
 	ctx := context.Background()
 	sess := "abcdefghijklmnopqrstuv"
 	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 3 * MaxSessionMarks {
-		touch := tracklink.Touch{Channel: tracklink.ChannelReferral, Source: fmt.Sprintf("site%d.example", i), Event: "ev", At: day.AddDate(0, 0, i%3)}
-		if _, err := s.Stamp(ctx, tracklink.Stamp{Session: sess, Touch: touch, TTL: time.Hour}); err != nil {
-			t.Fatal(err)
+		for _, ev := range []string{fmt.Sprintf("ev-%d", i), "hot", ""} {
+			touch := tracklink.Touch{Channel: tracklink.ChannelReferral, Source: fmt.Sprintf("site%d.example", i), Event: ev, At: day.AddDate(0, 0, i%3)}
+			if _, err := s.Stamp(ctx, tracklink.Stamp{Session: sess, Touch: touch, TTL: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if n := len(s.sessions[sess].marks); n > MaxSessionMarks {
-		t.Errorf("session holds %d marks, want ≤ %d", n, MaxSessionMarks)
+	scopes := s.sessions[sess].scopes
+	if n := len(scopes); n != MaxSessionEvents+1 {
+		t.Errorf("session holds %d scopes, want %d (the cap plus the site-wide scope)", n, MaxSessionEvents+1)
+	}
+	for _, ev := range []string{"", "hot"} {
+		if scopes[ev] == nil {
+			t.Errorf("scope %q was dropped, want kept (site-wide, or landed on last)", ev)
+		}
+	}
+	for ev, sc := range scopes {
+		if n := len(sc.marks); n > tracklink.MaxEventMarks {
+			t.Errorf("scope %q holds %d marks, want ≤ %d", ev, n, tracklink.MaxEventMarks)
+		}
 	}
 }
 

@@ -48,10 +48,12 @@
 // hash tag, so each script touches one slot:
 //
 //   - {s:<session>}: one hash per browser session holding its touches (one
-//     per event, "" for site-wide pages) and the visits it already counted.
-//     One key per session means one PEXPIRE slides the whole session, as
-//     the contract asks: a landing on any page keeps all of its touches
-//     alive for TTL.
+//     per event, at most MaxSessionEvents of them, plus one for site-wide
+//     pages) and the visits it already counted (one day per scope, at most
+//     tracklink.MaxEventMarks source keys). One key per session means one
+//     PEXPIRE slides the whole session, as the contract asks: a landing on
+//     any page keeps all of its touches alive for TTL. It is the only key
+//     an anonymous landing creates, and it always has a TTL.
 //   - {e:<event>}: the event's visit counters (per day and all time); {e:}
 //     is the site-wide scope. Visits, the high-volume path, spread across the
 //     cluster by session and event.
@@ -81,6 +83,14 @@
 // A session's hash expires TTL after its last Stamp (Redis expires it by
 // its own clock). Orders, aggregates and the registry never expire; an
 // early refund's tombstone lives Options.OrderTTL (default 30 days).
+//
+// So under maxmemory-policy volatile-lru (or volatile-ttl) Redis makes room
+// by evicting sessions only, never an order's claim, the aggregates or the
+// registry: anonymous traffic can cost attributions of sessions evicted
+// early, never an order counted twice. allkeys-* policies may evict an
+// order's claim (a redelivery would then count it again): do not use them.
+// Sessions are one bounded hash each (a few hundred bytes for a visitor who
+// lands on one event); see the README for the figures.
 //
 // # Live feed
 //

@@ -55,14 +55,24 @@ end
 // the visit (KEYS[2..4] given); on a Cluster the caller counts it with
 // countScript and promoterVisitScript when the reply says so.
 //
-//	KEYS[1] <prefix>{s:<session>}  hash: t:<ev> touch JSON, s:<ev> strength,
+//	KEYS[1] <prefix>{s:<session>}  hash, per scope <ev> ("" site-wide):
+//	                               t:<ev> touch JSON, s:<ev> strength,
 //	                               k:<ev> source key, p:<ev> promoter code,
-//	                               m:<ev>|<day>|<key> visit marks, n marks
+//	                               m:<ev> visit marks; and o, the events
+//	                               (not "") least recently landed first,
+//	                               each followed by a space
 //	KEYS[2] <prefix>{e:<ev>}:v:<day>, KEYS[3] <prefix>{e:<ev>}:v:all,
 //	KEYS[4] <prefix>{e:<ev>}:days  (optional)
 //	ARGV    event, touch JSON, strength, model (0 last, 1 first touch),
 //	        ttl ms, day, key, promoter code ("" if none), order base,
-//	        max marks, max sources (<= 0: no cap)
+//	        max events, max marks per scope, max sources (<= 0: no cap)
+//
+// Every step is bounded whatever the session did before: the hash holds
+// at most max events scopes plus the site-wide one (a new event past the
+// cap drops the first of o, its five fields HDEL'd), o is at most max
+// events slugs (about 4 KB) and m:<ev> is the day (YYYY-MM-DD) followed by
+// at most max marks 16-hex-digit fingerprints (SHA-1) of the source keys
+// counted that day. No command walks the hash.
 //
 // On a single node the promoter's figures are counted only when the
 // promoters hash (an {o} key built from the order base) has the code:
@@ -72,7 +82,7 @@ end
 // not replaced]}.
 var stampScript = redis.NewScript(visitLib + `
 local sk, ev, day = KEYS[1], ARGV[1], ARGV[6]
-local cur = redis.call('HMGET', sk, 't:' .. ev, 's:' .. ev, 'k:' .. ev, 'p:' .. ev)
+local cur = redis.call('HMGET', sk, 't:' .. ev, 's:' .. ev, 'k:' .. ev, 'p:' .. ev, 'm:' .. ev, 'o')
 local replace
 if not cur[1] then
   replace = 1
@@ -86,40 +96,61 @@ else
     replace = (ns >= cs) and 1 or 0
   end
 end
+-- o: move ev to the end, dropping the least recently landed events first
+-- when ev is new and the session holds max events
+if ev ~= '' then
+  local o = cur[6] or ''
+  local padded = ' ' .. o
+  local i = string.find(padded, ' ' .. ev .. ' ', 1, true)
+  if i then
+    if i + #ev + 1 < #padded then
+      o = string.sub(padded, 2, i) .. string.sub(padded, i + #ev + 2) .. ev .. ' '
+      redis.call('HSET', sk, 'o', o)
+    end
+  else
+    local _, n = string.gsub(o, ' ', ' ')
+    local max = tonumber(ARGV[10])
+    while n >= max and n > 0 do
+      local old = string.match(o, '^(%S+) ')
+      redis.call('HDEL', sk, 't:' .. old, 's:' .. old, 'k:' .. old, 'p:' .. old, 'm:' .. old)
+      o = string.sub(o, #old + 2)
+      n = n - 1
+    end
+    redis.call('HSET', sk, 'o', o .. ev .. ' ')
+  end
+end
 local key, code = ARGV[7], ARGV[8]
 if replace == 1 then
   redis.call('HSET', sk, 't:' .. ev, ARGV[2], 's:' .. ev, ARGV[3], 'k:' .. ev, key, 'p:' .. ev, code)
 else
   key, code = cur[3] or key, cur[4] or ''
 end
+-- m:<ev>: the marks of one day, at most max marks
+local fp = string.sub(redis.sha1hex(key), 1, 16)
+local marks = cur[5]
 local counted = 0
-local mark = 'm:' .. ev .. '|' .. day .. '|' .. key
-if redis.call('HEXISTS', sk, mark) == 0 then
-  local max = tonumber(ARGV[10])
-  if tonumber(redis.call('HGET', sk, 'n') or '0') >= max then
-    -- forget the marks of other days; if that is not enough, all of them
-    local kept = {}
-    for _, f in ipairs(redis.call('HKEYS', sk)) do
-      if string.sub(f, 1, 2) == 'm:' then
-        local p = string.find(f, '|', 3, true)
-        if p and string.sub(f, p + 1, p + 10) == day then
-          kept[#kept + 1] = f
-        else
-          redis.call('HDEL', sk, f)
-        end
-      end
-    end
-    if #kept >= max then
-      for _, f in ipairs(kept) do redis.call('HDEL', sk, f) end
-      kept = {}
-    end
-    redis.call('HSET', sk, 'n', #kept)
-  end
-  redis.call('HSET', sk, mark, '1')
-  redis.call('HINCRBY', sk, 'n', 1)
+if not marks or string.sub(marks, 1, 10) ~= day then
+  marks, counted = day .. fp, 1
+else
   counted = 1
+  for j = 11, #marks, 16 do
+    if string.sub(marks, j, j + 15) == fp then
+      counted = 0
+      break
+    end
+  end
+  if counted == 1 then
+    if (#marks - 10) / 16 >= tonumber(ARGV[11]) then
+      marks = day .. fp
+    else
+      marks = marks .. fp
+    end
+  end
+end
+if counted == 1 then
+  redis.call('HSET', sk, 'm:' .. ev, marks)
   if #KEYS >= 4 then
-    countEvent(KEYS[2], KEYS[3], KEYS[4], key, day, tonumber(ARGV[11]), 1)
+    countEvent(KEYS[2], KEYS[3], KEYS[4], key, day, tonumber(ARGV[12]), 1)
     if code ~= '' then
       countPromoter(ARGV[9], code, ev, day, 1)
     end

@@ -75,9 +75,13 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 
 // Key layout, visit side:
 //
-//	<prefix>{s:<session>}        hash: the session's touches (one per event, ""
-//	                             site-wide) and its visit marks; one key per
-//	                             session, so one PEXPIRE slides all of it
+//	<prefix>{s:<session>}        hash: the session's touches (at most
+//	                             MaxSessionEvents events, plus "" site-wide),
+//	                             its visit marks (one day per scope, at most
+//	                             tracklink.MaxEventMarks) and the order its
+//	                             events were landed on; one key per session,
+//	                             always with a TTL, so one PEXPIRE slides all
+//	                             of it and nothing of it outlives the session
 //	<prefix>{e:<event>}:v:<day>  hash: source key → visits
 //	<prefix>{e:<event>}:v:all    hash: source key → visits, all time
 //	<prefix>{e:<event>}:days     set: days with visits
@@ -92,6 +96,10 @@ func (s *Store) eventTag(event string) string { return s.opts.Prefix + "{e:" + e
 // MaxSessionMarks bounds the visit marks ((event, source key, day) triples
 // already counted) one session keeps: tracklink.MaxSessionMarks.
 const MaxSessionMarks = tracklink.MaxSessionMarks
+
+// MaxSessionEvents bounds the events one session keeps a touch for, its
+// site-wide touch aside: tracklink.MaxSessionEvents.
+const MaxSessionEvents = tracklink.MaxSessionEvents
 
 func validScope(event string) bool { return event == "" || tracklink.ValidEvent(event) }
 
@@ -136,7 +144,13 @@ func touchPromoter(t tracklink.Touch) (string, bool) {
 }
 
 // Stamp merges the landing into the session's touch for its event, slides
-// the whole session's expiry and counts the visit: on the event (under
+// the whole session's expiry and counts the visit. The session keeps
+// touches of at most MaxSessionEvents events besides its site-wide one (a
+// new event past the cap drops the least recently landed one, with its
+// marks) and, per scope, the marks of one day (tracklink.MaxEventMarks), so
+// the script's work is bounded (a few field reads and writes and string
+// operations on at most a few KB) whatever the session did before. It
+// counts the visit on the event (under
 // OtherKey when the key is new and the event already counts visits under
 // Options.MaxSources keys; Current keeps the real touch) and, for a touch
 // of a registered promoter (SavePromoter), on the promoter's figures. An
@@ -152,33 +166,12 @@ func touchPromoter(t tracklink.Touch) (string, bool) {
 // counted visit, one otherwise. If that second step fails the visit is
 // marked but not counted (the error is returned).
 func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampResult, error) {
-	t := st.Touch
-	if err := st.Check(); err != nil {
-		return tracklink.StampResult{}, fmt.Errorf("%w: stamp: %w", ErrInvalid, err)
-	}
-	key, code := t.Key(), t.PromoterCode()
-	if t.At.IsZero() {
-		t.At = s.opts.Now()
-	}
-	body, err := json.Marshal(t)
+	c, t, err := s.stampCall(st)
 	if err != nil {
-		return tracklink.StampResult{}, s.wrap("stamp", err)
+		return tracklink.StampResult{}, err
 	}
 	day := tracklink.Day(t.At)
-	model := 0
-	if st.Model == tracklink.FirstTouch {
-		model = 1
-	}
-	ttl := max(st.TTL.Milliseconds(), 1)
-	var keys []string
-	if s.split || st.MarkOnly {
-		keys = []string{s.sessionKey(st.Session)}
-	} else {
-		tag := s.eventTag(t.Event)
-		keys = []string{s.sessionKey(st.Session), tag + ":v:" + day, tag + ":v:all", tag + ":days"}
-	}
-	res, err := stampScript.Run(ctx, s.rdb, keys,
-		t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase, MaxSessionMarks, s.opts.maxSources()).Slice()
+	res, err := c.script.Run(ctx, s.rdb, c.keys, c.args...).Slice()
 	if err != nil {
 		return tracklink.StampResult{}, s.wrap("stamp", err)
 	}
@@ -201,6 +194,38 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 		}
 	}
 	return out, nil
+}
+
+// stampCall checks st and returns the script call that stamps it, and its
+// touch as stamped (At set).
+func (s *Store) stampCall(st tracklink.Stamp) (scriptCall, tracklink.Touch, error) {
+	t := st.Touch
+	if err := st.Check(); err != nil {
+		return scriptCall{}, t, fmt.Errorf("%w: stamp: %w", ErrInvalid, err)
+	}
+	key, code := t.Key(), t.PromoterCode()
+	if t.At.IsZero() {
+		t.At = s.opts.Now()
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return scriptCall{}, t, s.wrap("stamp", err)
+	}
+	day := tracklink.Day(t.At)
+	model := 0
+	if st.Model == tracklink.FirstTouch {
+		model = 1
+	}
+	ttl := max(st.TTL.Milliseconds(), 1)
+	var keys []string
+	if s.split || st.MarkOnly {
+		keys = []string{s.sessionKey(st.Session)}
+	} else {
+		tag := s.eventTag(t.Event)
+		keys = []string{s.sessionKey(st.Session), tag + ":v:" + day, tag + ":v:all", tag + ":days"}
+	}
+	return scriptCall{stampScript, keys, []any{t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase,
+		MaxSessionEvents, tracklink.MaxEventMarks, s.opts.maxSources()}}, t, nil
 }
 
 // countCalls appends the scripts that count n visits of key (and of
