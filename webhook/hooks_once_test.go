@@ -19,7 +19,7 @@ import (
 func TestDuplicateDeliveriesRunHookOnce(t *testing.T) {
 	for _, st := range concurrencyStores {
 		t.Run(st.name, func(t *testing.T) {
-			s := st.new(t)
+			s, _ := st.new(t)
 			var ran atomic.Int64
 			hooks := tracklink.Hooks{OnUnattributed: func(context.Context, tracklink.Attribution) error {
 				ran.Add(1)
@@ -65,7 +65,7 @@ func TestDuplicateDeliveriesRunHookOnce(t *testing.T) {
 func TestFailedHookRunsAgain(t *testing.T) {
 	for _, st := range concurrencyStores {
 		t.Run(st.name, func(t *testing.T) {
-			s := st.new(t)
+			s, _ := st.new(t)
 			var calls atomic.Int64
 			hooks := tracklink.Hooks{OnUnattributed: func(context.Context, tracklink.Attribution) error {
 				if calls.Add(1) == 1 {
