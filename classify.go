@@ -103,9 +103,14 @@ func Classify(l Landing) (Touch, string) {
 //  4. a Referer on Landing.Host (ignoring port, case and "www.") or a
 //     platform host → platform;
 //  5. a Referer on a known host → its source (social, search, email,
-//     messenger, link_in_bio); any other host → referral, source = its
-//     registrable domain;
-//  6. no Referer, an in-app browser → that app;
+//     messenger, link_in_bio, ai): the host table, brands under every
+//     public suffix (google.com.af, mail.yahoo.co.uk), search engines and
+//     federated social hosts told by their names (see hosts.go); a search
+//     results page (/search?q=…) of any other host → search, source = its
+//     name; any other host → referral, source = its registrable domain
+//     (Public Suffix List);
+//  6. no Referer, an in-app browser (by user agent, or an Android app's
+//     WebView by Landing.RequestedWith) → that app;
 //  7. no Referer, Sec-Fetch-Site none → direct; same-origin or same-site
 //     (the site's own Referrer-Policy hid it) → platform;
 //  8. no Referer, Sec-Fetch-Site cross-site (the other site stripped it),

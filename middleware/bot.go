@@ -124,10 +124,11 @@ func hasEngine(b []byte) bool {
 
 var engines = [...][]byte{[]byte("applewebkit/"), []byte("gecko/"), []byte("trident/"), []byte("presto/"), []byte("like gecko"), []byte("msie ")}
 
-// scanWords looks at the words of a lowercase user agent (runs of
-// letters, digits and '-', '_', '.', ':'): a word in uaWords, a word
-// holding one of botParts, a domain name, or an AI agent's "-user"
-// suffix means a bot.
+// scanWords looks at a lowercase user agent: one of botParts anywhere
+// (they are letters only, so inside one word), then its words (runs of
+// letters, digits and '-', '_', '.', ':'): a word or a dot- or
+// colon-separated part of one in uaWords, a domain name, an AI agent's
+// "-user" suffix, or a company fetcher's name means a bot.
 func scanWords(b []byte) bool {
 	for i := 0; i < len(b); {
 		if !wordByte(b[i]) {
@@ -140,7 +141,10 @@ func scanWords(b []byte) bool {
 		}
 		w := b[i:j]
 		i = j
-		if botWord(w) { // 360Spider starts with a digit
+		if versionOnly(w) || browserWords[string(w)] {
+			continue
+		}
+		if hasBotPart(w) || botWord(w) {
 			return true
 		}
 		// Words joined by dots or colons (Hatena::Fetcher, a.b.example)
@@ -166,22 +170,54 @@ func scanWords(b []byte) bool {
 	return false
 }
 
-// botWord reports whether one lowercase word names a robot.
+// hasBotPart reports whether a word holds one of botParts (360spider,
+// sukibot_heritrix, web-crawlers), CUBOT aside.
+func hasBotPart(w []byte) bool {
+	for i := range w {
+		for _, p := range botPartIndex[w[i]] {
+			if bytes.HasPrefix(w[i:], p) && !(len(p) == 3 && string(p) == "bot" && cubot(w, i)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// versionOnly reports whether a word has no letters (537.36, 124.0.0.0).
+func versionOnly(w []byte) bool {
+	for _, c := range w {
+		if letter(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// browserWords are the words of ordinary browser user agents, skipped
+// only to save time: none holds a bot part.
+var browserWords = map[string]bool{
+	"mozilla": true, "applewebkit": true, "khtml": true, "like": true, "gecko": true, "chrome": true,
+	"safari": true, "mobile": true, "version": true, "windows": true, "nt": true, "win64": true, "x64": true,
+	"wow64": true, "linux": true, "android": true, "iphone": true, "ipad": true, "cpu": true, "os": true,
+	"mac": true, "x": true, "intel": true, "macintosh": true, "x11": true, "x86_64": true, "k": true,
+	"firefox": true, "rv": true, "edg": true, "opr": true, "crios": true, "fxios": true, "wv": true,
+	"build": true, "u": true, "ubuntu": true, "samsungbrowser": true, "en-us": true, "trident": true,
+}
+
+// botWord reports whether one lowercase word names a robot by uaWords or
+// its shape.
 func botWord(w []byte) bool {
-	w = bytes.Trim(w, ".:-_")
-	if len(w) == 0 {
+	for len(w) > 0 && !alnum(w[0]) {
+		w = w[1:]
+	}
+	for len(w) > 0 && !alnum(w[len(w)-1]) {
+		w = w[:len(w)-1]
+	}
+	if len(w) < 2 || w[0] <= '9' && len(w) > 1 && w[1] <= '9' { // a version number
 		return false
 	}
 	if uaWords[string(w)] {
 		return true
-	}
-	for _, p := range botParts {
-		if k := bytes.Index(w, p); k >= 0 {
-			if bytes.Equal(p, []byte("bot")) && cubot(w, k) {
-				continue
-			}
-			return true
-		}
 	}
 	// AI agents fetching for a person: ChatGPT-User, MistralAI-User,
 	// PerplexityUser, Manus-User.
@@ -192,17 +228,14 @@ func botWord(w []byte) bool {
 	// AdsBot-Google, AppEngine-Google, Google-Extended, GoogleOther,
 	// meta-externalagent. "google" alone is the phone maker in a device
 	// field ("Google/google; Pixel 8").
-	if bytes.HasPrefix(w, []byte("google")) && len(w) > len("google") || bytes.HasSuffix(w, []byte("-google")) ||
-		bytes.HasPrefix(w, []byte("meta-")) || bytes.HasPrefix(w, []byte("cloudflare")) {
-		return true
-	}
-	return false
+	return bytes.HasPrefix(w, []byte("google")) && len(w) > len("google") || bytes.HasSuffix(w, []byte("-google")) ||
+		bytes.HasPrefix(w, []byte("meta-")) || bytes.HasPrefix(w, []byte("cloudflare"))
 }
 
-// cubot reports whether the "bot" at w[k:] is part of CUBOT, a phone
-// brand (CUBOT X30).
-func cubot(w []byte, k int) bool {
-	return k >= 2 && string(w[k-2:k]) == "cu" && !bytes.Contains(w[k+3:], []byte("bot"))
+// cubot reports whether the "bot" at b[k:] is part of CUBOT, a phone
+// brand (CUBOT X30), and not of a longer word (cubotcrawler).
+func cubot(b []byte, k int) bool {
+	return k >= 2 && string(b[k-2:k]) == "cu" && (k+3 == len(b) || !letter(b[k+3]))
 }
 
 // botParts are the word parts that name a robot's job wherever they stand
@@ -221,6 +254,14 @@ var botParts = [...][]byte{
 	[]byte("optimizer"), []byte("lighthouse"), []byte("phantom"), []byte("puppeteer"), []byte("playwright"),
 	[]byte("selenium"), []byte("webdriver"), []byte("slurp"), []byte("library"), []byte("inspector"),
 }
+
+// botPartIndex indexes botParts by their first byte.
+var botPartIndex = func() (idx [256][][]byte) {
+	for _, p := range botParts {
+		idx[p[0]] = append(idx[p[0]], p)
+	}
+	return idx
+}()
 
 // wordByte reports whether c belongs to a user agent word.
 func wordByte(c byte) bool {
@@ -252,6 +293,8 @@ func domainName(w []byte) bool {
 }
 
 func letter(c byte) bool { return 'a' <= c && c <= 'z' }
+
+func alnum(c byte) bool { return letter(c) || '0' <= c && c <= '9' }
 
 // topLevel are the top-level domains bots' operators sign with.
 var topLevel = map[string]bool{

@@ -1,10 +1,17 @@
 package middleware
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tracklink/tracklink"
+	"github.com/tracklink/tracklink/adapters/memstore"
 
 	"github.com/tracklink/tracklink/internal/uasample"
 )
@@ -108,4 +115,28 @@ func TestIsBotAllocations(t *testing.T) {
 	} {
 		assert.Zero(t, testing.AllocsPerRun(100, func() { IsBot(ua) }), name)
 	}
+}
+
+// An Android WebView that names its app only in X-Requested-With is a
+// person, and the landing is credited to the app.
+func TestRequestedWithReachesTheClassifier(t *testing.T) {
+	m, err := New(Config{Store: memstore.New(), SessionKeys: [][]byte{[]byte("bot-test-key-0123456789abcdefghi"), nil}, Insecure: true})
+	require.NoError(t, err)
+	var got tracklink.Visit
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = tracklink.FromContext(r.Context())
+		io.WriteString(w, "ok")
+	}))
+	webView := "Mozilla/5.0 (Linux; Android 14; SM-A546B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/125.0.6422.165 Mobile Safari/537.36"
+	require.False(t, IsBot(webView))
+	req := httptest.NewRequest(http.MethodGet, "http://tickets.example.com/events/summer-fest", nil)
+	req.Header.Set("User-Agent", webView)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Sec-Fetch-Site", "none")
+	req.Header.Set("X-Requested-With", "com.kakao.talk")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	assert.True(t, got.Tracked)
+	assert.Equal(t, tracklink.ChannelMessenger, got.Landing.Channel)
+	assert.Equal(t, "kakaotalk", got.Landing.Source)
+	assert.Equal(t, "X-Requested-With com.kakao.talk", got.Landing.Evidence)
 }
