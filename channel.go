@@ -15,6 +15,7 @@ const (
 	ChannelEmail     Channel = "email"       // webmail such as Gmail or Outlook
 	ChannelMessenger Channel = "messenger"   // WhatsApp, Messenger, Telegram…
 	ChannelLinkInBio Channel = "link_in_bio" // Linktree, Beacons, lnk.bio…
+	ChannelAI        Channel = "ai"          // AI assistants: ChatGPT, Perplexity, Gemini, Claude…
 	ChannelReferral  Channel = "referral"    // any other website
 	ChannelDirect    Channel = "direct"      // typed, bookmarked or opened from an app
 	ChannelUnknown   Channel = "unknown"     // the referrer was stripped or unreadable
@@ -42,7 +43,7 @@ const (
 func (c Channel) Valid() bool {
 	switch c {
 	case ChannelPromoter, ChannelCampaign, ChannelPlatform, ChannelSocial, ChannelSearch,
-		ChannelEmail, ChannelMessenger, ChannelLinkInBio, ChannelReferral, ChannelDirect, ChannelUnknown:
+		ChannelEmail, ChannelMessenger, ChannelLinkInBio, ChannelAI, ChannelReferral, ChannelDirect, ChannelUnknown:
 		return true
 	}
 	return false

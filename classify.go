@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // Landing is the input of the classifier: the parts of a request it reads.
@@ -16,8 +18,12 @@ type Landing struct {
 	Referer      string
 	UserAgent    string
 	SecFetchSite string // Sec-Fetch-Site header
-	Event        string // event slug the host's path matcher found, "" for non-event pages
-	At           time.Time
+	// RequestedWith is the X-Requested-With header: an Android app's
+	// WebView names the app's package in it (org.telegram.messenger,
+	// com.kakao.talk), which tells apps whose user agent does not.
+	RequestedWith string
+	Event         string // event slug the host's path matcher found, "" for non-event pages
+	At            time.Time
 }
 
 // HostSource maps a host to a named source.
@@ -97,9 +103,14 @@ func Classify(l Landing) (Touch, string) {
 //  4. a Referer on Landing.Host (ignoring port, case and "www.") or a
 //     platform host → platform;
 //  5. a Referer on a known host → its source (social, search, email,
-//     messenger, link_in_bio); any other host → referral, source = its
-//     registrable domain;
-//  6. no Referer, an in-app browser → that app;
+//     messenger, link_in_bio, ai): the host table, brands under every
+//     public suffix (google.com.af, mail.yahoo.co.uk), search engines and
+//     federated social hosts told by their names (see hosts.go); a search
+//     results page (/search?q=…) of any other host → search, source = its
+//     name; any other host → referral, source = its registrable domain
+//     (Public Suffix List);
+//  6. no Referer, an in-app browser (by user agent, or an Android app's
+//     WebView by Landing.RequestedWith) → that app;
 //  7. no Referer, Sec-Fetch-Site none → direct; same-origin or same-site
 //     (the site's own Referrer-Policy hid it) → platform;
 //  8. no Referer, Sec-Fetch-Site cross-site (the other site stripped it),
@@ -136,9 +147,10 @@ func (c *Classifier) Classify(l Landing) (t Touch, ignored string) {
 	ref := c.readReferer(l.Referer, l.Host, &rep)
 	t.ReferrerHost = ref.host
 	t.UTM = q.utm
-	app := -1 // the in-app browser, looked up only when a rule needs it
+	var app inAppFact // the in-app browser, looked up only when a rule needs it
+	inApp := false
 	if ref.state == refNone && q.promoter == "" && t.UTM.Source == "" && (q.click.param == "" || q.click.param == "fbclid") {
-		app = inApp(l.UserAgent)
+		app, inApp = c.landingApp(&l)
 	}
 
 	var evPrefix, evValue string
@@ -158,9 +170,9 @@ func (c *Classifier) Classify(l Landing) (t Touch, ignored string) {
 			case ref.named && metaSources[ref.src.Source]:
 				t.Source = ref.src.Source
 				evPrefix, evValue = "click id fbclid, referrer ", ref.host
-			case app >= 0 && metaSources[inAppApps[app].source]:
-				t.Source = inAppApps[app].source
-				evPrefix, evValue = "click id fbclid, ", inAppApps[app].evidence
+			case inApp && metaSources[app.Source]:
+				t.Source = app.Source
+				evPrefix, evValue = "click id fbclid, ", app.evPrefix+app.evValue
 			}
 		}
 	case ref.state == refOK:
@@ -175,9 +187,9 @@ func (c *Classifier) Classify(l Landing) (t Touch, ignored string) {
 	case ref.state == refTooLong:
 		t.Channel, t.Source = ChannelUnknown, string(ChannelUnknown)
 		evPrefix = "referrer too long"
-	case app >= 0:
-		t.Channel, t.Source = inAppApps[app].channel, inAppApps[app].source
-		evPrefix = inAppApps[app].evidence
+	case inApp:
+		t.Channel, t.Source = app.Channel, app.Source
+		evPrefix, evValue = app.evPrefix, app.evValue
 	default:
 		t.Channel, t.Source, evPrefix = noReferer(l.SecFetchSite)
 	}
@@ -524,7 +536,7 @@ func (c *Classifier) normalizeUTMSource(v string) string {
 		return a
 	}
 	if strings.IndexByte(v, '.') > 0 && validHost(v) {
-		if hs, ok := c.lookupHost(strings.TrimPrefix(v, "www.")); ok && hs.Channel != ChannelReferral {
+		if hs, ok, _ := c.lookupHost(strings.TrimPrefix(v, "www.")); ok && hs.Channel != ChannelReferral {
 			return hs.Source
 		}
 	}
@@ -640,9 +652,20 @@ func (c *Classifier) readReferer(ref, host string, rep *report) refFacts {
 	case c.isPlatform(f.host, host):
 		f.src = HostSource{string(ChannelPlatform), ChannelPlatform}
 	default:
-		f.src, f.named = c.lookupHost(f.host)
+		var reg string
+		f.src, f.named, reg = c.lookupHost(f.host)
 		if !f.named {
-			f.src = HostSource{registrableDomain(f.host), ChannelReferral}
+			if reg == "" {
+				reg = registrableDomain(f.host)
+			}
+			f.src = HostSource{reg, ChannelReferral}
+			if searchPage(ref) {
+				name := reg
+				if i := strings.IndexByte(reg, '.'); i > 0 {
+					name = reg[:i]
+				}
+				f.src = HostSource{name, ChannelSearch}
+			}
 		}
 	}
 	return f
@@ -802,76 +825,174 @@ func hasSuffixFold(s, suffix string) bool {
 
 // --- Host table ---
 
-// hostEntry looks a lowercase host up exactly: Classifier.Hosts first,
-// then the built-in table.
+// hostEntry looks an Android package name up exactly: Classifier.Hosts
+// first, then the built-in androidApps.
 func (c *Classifier) hostEntry(h string) (HostSource, bool) {
 	if c != nil {
 		if hs, ok := c.Hosts[h]; ok && hs.Source != "" && hs.Channel.Valid() {
 			return hs, true
 		}
 	}
-	hs, ok := knownHosts[h]
+	hs, ok := androidApps[h]
 	return hs, ok
 }
 
-// lookupHost finds the named source of a lowercase host: the host or its
-// nearest parent domain (down to the registrable domain) in
-// Classifier.Hosts, then in the built-in table, then a country domain of a
-// brand in brandDomains (google.co.uk, google.de).
-func (c *Classifier) lookupHost(h string) (HostSource, bool) {
-	reg := registrableDomain(h)
+// lookupHost finds the named source of a lowercase host (see hosts.go for
+// the order): the host or its nearest parent domain in Classifier.Hosts,
+// then in knownHosts, then a brand under any public suffix, then the
+// shape of a search engine or a federated social host. reg is the host's
+// registrable domain when the lookup had to compute it, "" otherwise.
+func (c *Classifier) lookupHost(h string) (hs HostSource, ok bool, reg string) {
 	if c != nil && len(c.Hosts) > 0 {
 		for s := h; ; {
 			if hs, ok := c.Hosts[s]; ok && hs.Source != "" && hs.Channel.Valid() {
-				return hs, true
+				return hs, true, ""
 			}
-			if len(s) <= len(reg) {
+			i := strings.IndexByte(s, '.')
+			if i < 0 {
 				break
 			}
-			s = s[strings.IndexByte(s, '.')+1:]
+			s = s[i+1:]
 		}
 	}
 	for s := h; ; {
 		if hs, ok := knownHosts[s]; ok {
-			return hs, true
+			return hs, true, ""
 		}
-		if len(s) <= len(reg) {
+		i := strings.IndexByte(s, '.')
+		if i < 0 {
 			break
 		}
-		s = s[strings.IndexByte(s, '.')+1:]
+		s = s[i+1:]
 	}
+	// A brand directly under a one-label suffix (www.google.com,
+	// mail.yandex.kz) is found without the Public Suffix List.
+	if i := strings.LastIndexByte(h, '.'); i > 0 && allLetters(h[i+1:]) {
+		j := strings.LastIndexByte(h[:i], '.')
+		if b, ok := brands[h[j+1:i]]; ok {
+			return b.site(h[:max(j, 0)]), true, ""
+		}
+	}
+	reg, icann := registrable(h)
+	label := reg
 	if i := strings.IndexByte(reg, '.'); i > 0 {
-		if hs, ok := brandDomains[reg[:i]]; ok {
-			return hs, true
+		label = reg[:i]
+	}
+	sub := strings.TrimSuffix(h[:len(h)-len(reg)], ".")
+	if icann && label != reg {
+		if b, ok := brands[label]; ok {
+			return b.site(sub), true, reg
+		}
+	}
+	if hs, ok := hostShape(h, sub, label); ok {
+		return hs, true, reg
+	}
+	return HostSource{}, false, reg
+}
+
+// site is the brand's source for a host whose labels before the brand
+// label are sub: its webmail after a mail label, its web search after a
+// search label, its main site otherwise.
+func (b brand) site(sub string) HostSource {
+	for sub != "" {
+		var l string
+		l, sub, _ = strings.Cut(sub, ".")
+		switch {
+		case b.mail != "" && mailLabels[l]:
+			return HostSource{b.mail, ChannelEmail}
+		case b.search != "" && searchLabels[l]:
+			return HostSource{b.search, ChannelSearch}
+		}
+	}
+	return b.HostSource
+}
+
+// hostShape tells search engines and federated social hosts by their
+// names: a label before the registrable domain that says search
+// (suche.freenet.de, szukaj.onet.pl, websearch.example.jp), a registrable
+// domain named for search (safesearch.example), a Mastodon-style host
+// (mastodon.*, mstdn.*, *.social, a name ending in -todon), Pixelfed,
+// Lemmy, Misskey and Friendica instances. label is the registrable
+// domain's first label, sub the labels before it.
+func hostShape(h, sub, label string) (HostSource, bool) {
+	for s := sub; s != ""; {
+		var l string
+		l, s, _ = strings.Cut(s, ".")
+		if searchLabels[l] || searchWord(l) {
+			return HostSource{label, ChannelSearch}, true
+		}
+	}
+	if searchWord(label) {
+		return HostSource{label, ChannelSearch}, true
+	}
+	if strings.HasSuffix(h, ".social") {
+		return HostSource{"mastodon", ChannelSocial}, true
+	}
+	for s := h; s != ""; {
+		var l string
+		l, s, _ = strings.Cut(s, ".")
+		switch {
+		case strings.HasPrefix(l, "mastodon"), strings.HasPrefix(l, "mstdn"), strings.HasPrefix(l, "masto-"),
+			l == "masto", l == "toot", strings.HasSuffix(l, "todon"):
+			return HostSource{"mastodon", ChannelSocial}, true
+		case strings.Contains(l, "pixelfed"):
+			return HostSource{"pixelfed", ChannelSocial}, true
+		case strings.HasPrefix(l, "lemmy"):
+			return HostSource{"lemmy", ChannelSocial}, true
+		case strings.HasPrefix(l, "misskey"):
+			return HostSource{"misskey", ChannelSocial}, true
+		case strings.HasPrefix(l, "friendica"):
+			return HostSource{"friendica", ChannelSocial}, true
 		}
 	}
 	return HostSource{}, false
 }
 
-// registrableDomain approximates the registrable domain (eTLD+1) of a
-// lowercase host: its last two labels, or three under a shared suffix
-// such as co.uk or github.io (see sharedSuffixes). IP addresses and
-// single-label hosts are returned as they are. A full Public Suffix List
-// (golang.org/x/net/publicsuffix) would be exact but adds a dependency and
-// ~200 KB for a report label; the curated list covers the suffixes
-// referrers commonly carry.
+// searchWord reports whether a host label names a search engine by
+// including "search" or "suche" (presearch, safesearch, fixsuche), not
+// as part of "research".
+func searchWord(l string) bool {
+	if i := strings.Index(l, "search"); i >= 0 {
+		return !(i >= 2 && l[i-2:i] == "re")
+	}
+	return strings.Contains(l, "suche")
+}
+
+func allLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// registrableDomain returns the registrable domain (eTLD+1) of a
+// lowercase host by the Public Suffix List, private suffixes included
+// ("shop.example.co.uk" → "example.co.uk", "ana.github.io" →
+// "ana.github.io", "x.s3.amazonaws.com" → "x.s3.amazonaws.com"). IP
+// addresses, single-label hosts (localhost) and hosts that are
+// themselves a public suffix (co.uk, carrd.co) are returned as they are.
 func registrableDomain(h string) string {
-	if isIP(h) {
-		return h
+	reg, _ := registrable(h)
+	return reg
+}
+
+// registrable is registrableDomain, and whether the suffix is one of the
+// Public Suffix List's ICANN section (a country or generic top-level
+// domain's) rather than a hosting company's (github.io, blogspot.com).
+func registrable(h string) (reg string, icann bool) {
+	if isIP(h) || strings.IndexByte(h, '.') < 0 {
+		return h, false
 	}
-	last := strings.LastIndexByte(h, '.')
-	if last < 0 {
-		return h
+	// publicsuffix.EffectiveTLDPlusOne, without the error values it
+	// allocates for the fallbacks above.
+	ps, icann := publicsuffix.PublicSuffix(h)
+	i := len(h) - len(ps) - 1
+	if i <= 0 || h[i] != '.' {
+		return h, icann
 	}
-	second := strings.LastIndexByte(h[:last], '.')
-	if second < 0 {
-		return h
-	}
-	if !sharedSuffixes[h[second+1:]] {
-		return h[second+1:]
-	}
-	third := strings.LastIndexByte(h[:second], '.')
-	return h[third+1:]
+	return h[strings.LastIndexByte(h[:i], '.')+1:], icann
 }
 
 // isIP reports whether h looks like an IPv4 or IPv6 address.
@@ -885,6 +1006,55 @@ func isIP(h string) bool {
 		}
 	}
 	return true
+}
+
+// searchPage reports whether an http(s) Referer is a search results page:
+// a first path segment that names one (/search, /results, /suche, /web…)
+// and a search-term parameter with a value (q=, query=, p=, text=…).
+// Browsers send the full URL of a cross-site Referer only when the page
+// asks for it; small search engines do, and their names are no table's.
+// A site's own search (example.org/search?q=festival) is read as a search
+// engine too: the page that linked here was a list of search results.
+func searchPage(ref string) bool {
+	i := strings.Index(ref, "://")
+	if i < 0 {
+		return false
+	}
+	rest := ref[i+3:]
+	j := strings.IndexAny(rest, "/?#")
+	if j < 0 || rest[j] != '/' {
+		return false
+	}
+	rest = rest[j+1:]
+	path, query, _ := strings.Cut(rest, "?")
+	query, _, _ = strings.Cut(query, "#")
+	seg, _, _ := strings.Cut(path, "/")
+	var kb [keyBufLen]byte
+	k, full := lowerKey(strings.TrimSuffix(seg, ".php"), &kb)
+	if !full || !searchPaths[string(k)] {
+		return false
+	}
+	for s := newQueryScanner(query); s.next(); {
+		if k, full := lowerKey(s.key, &kb); full && s.val != "" && searchParams[string(k)] {
+			return true
+		}
+	}
+	return false
+}
+
+// searchPaths are the first path segments of search results pages.
+var searchPaths = map[string]bool{
+	"search": true, "results": true, "result": true, "serp": true, "web": true, "websearch": true,
+	"s": true, "find": true, "query": true, "suche": true, "recherche": true, "buscar": true,
+	"busca": true, "cerca": true, "ricerca": true, "zoeken": true, "szukaj": true, "sok": true,
+	"haku": true, "poisk": true, "hledat": true,
+}
+
+// searchParams are the query parameters search engines put the terms in.
+var searchParams = map[string]bool{
+	"q": true, "query": true, "p": true, "text": true, "search": true, "searchfor": true,
+	"search_for": true, "searchterm": true, "keyword": true, "keywords": true, "kw": true, "qt": true,
+	"wd": true, "word": true, "words": true, "term": true, "terms": true, "qs": true, "k": true, "s": true,
 }
 
 // --- Reporting what was ignored ---

@@ -7,7 +7,10 @@ import (
 
 // BenchmarkClassify bounds the cost of classifying a tracked page view
 // (once per tracked request, before the store call). Typical landings
-// allocate once: the touch's own copy of its strings.
+// allocate once: the touch's own copy of its strings. A referrer found
+// only through the Public Suffix List (a brand under a country suffix, a
+// referral, a search results page) allocates once more, in the list's
+// lookup of a host that is no IP address.
 func BenchmarkClassify(b *testing.B) {
 	cases := []struct {
 		name string
@@ -21,6 +24,10 @@ func BenchmarkClassify(b *testing.B) {
 			l.UserAgent = uaInstagramIOS
 		})},
 		{"referral", landing(referer("https://www.timeout.co.uk/london/things-to-do"))},
+		{"google country domain", landing(referer("https://www.google.com.af/"))},
+		{"webmail", landing(referer("https://mail.yahoo.co.uk/"))},
+		{"search results page", landing(referer("https://www.smallengine.de/search?q=summer+fest"))},
+		{"requested with", landing(func(l *Landing) { l.RequestedWith = "org.telegram.messenger" })},
 		{"in-app no referrer", landing(func(l *Landing) { l.UserAgent = uaTikTokIOS })},
 		{"direct", landing(func(l *Landing) { l.SecFetchSite = "none" })},
 	}

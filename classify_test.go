@@ -501,8 +501,14 @@ func TestClassifyReferrers(t *testing.T) {
 		{"https://yandex.com.tr/", "yandex.com.tr", "yandex", ChannelSearch},
 		{"https://search.brave.com/", "search.brave.com", "brave", ChannelSearch},
 		{"https://www.startpage.com/", "www.startpage.com", "startpage", ChannelSearch},
-		{"https://chatgpt.com/", "chatgpt.com", "chatgpt", ChannelSearch},
-		{"https://www.perplexity.ai/", "www.perplexity.ai", "perplexity", ChannelSearch},
+
+		// AI assistants: a channel of their own.
+		{"https://chatgpt.com/", "chatgpt.com", "chatgpt", ChannelAI},
+		{"https://www.perplexity.ai/", "www.perplexity.ai", "perplexity", ChannelAI},
+		{"https://gemini.google.com/", "gemini.google.com", "gemini", ChannelAI},
+		{"https://claude.ai/", "claude.ai", "claude", ChannelAI},
+		{"https://copilot.microsoft.com/", "copilot.microsoft.com", "copilot", ChannelAI},
+		{"https://chat.mistral.ai/", "chat.mistral.ai", "mistral", ChannelAI},
 
 		// Link in bio.
 		{"https://linktr.ee/", "linktr.ee", "linktree", ChannelLinkInBio},
@@ -541,9 +547,9 @@ func TestClassifyReferrers(t *testing.T) {
 		{"https://docs.google.com/", "docs.google.com", "docs.google.com", ChannelReferral},
 		// Anything else: the registrable domain.
 		{"https://www.residentadvisor.net/events", "www.residentadvisor.net", "residentadvisor.net", ChannelReferral},
-		{"https://m.blog.naver.co.kr/", "m.blog.naver.co.kr", "naver.co.kr", ChannelReferral},
+		{"https://www.ticketlink.co.kr/", "www.ticketlink.co.kr", "ticketlink.co.kr", ChannelReferral},
 		{"https://www.abc.net.au/", "www.abc.net.au", "abc.net.au", ChannelReferral},
-		{"https://newsletter.substack.com/", "newsletter.substack.com", "newsletter.substack.com", ChannelReferral},
+		{"https://newsletter.substack.com/", "newsletter.substack.com", "substack.com", ChannelReferral},
 		{"https://notgoogle.com/", "notgoogle.com", "notgoogle.com", ChannelReferral},
 		{"https://google.example.com/", "google.example.com", "example.com", ChannelReferral},
 		{"https://instagram.com.evil.io/", "instagram.com.evil.io", "evil.io", ChannelReferral},

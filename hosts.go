@@ -1,149 +1,459 @@
 package tracklink
 
 // This file is the curated table of facts the classifier knows: which
-// referrer hosts and Android app referrers belong to which named source,
-// which ad click ids belong to which platform, which utm_source spellings
-// mean the same source, and which domain suffixes are shared by many
-// owners. We wrote it ourselves from the platforms' public documentation
-// and observed traffic; extend it here (one place), or per deployment with
-// Classifier.Hosts.
+// referrer hosts, brands and Android apps belong to which named source,
+// which ad click ids belong to which platform and which utm_source
+// spellings mean the same source. We wrote it ourselves from the
+// platforms' public documentation and observed traffic; extend it here
+// (one place), or per deployment with Classifier.Hosts. Registrable
+// domains come from the Public Suffix List (golang.org/x/net/publicsuffix).
 //
-// Keys are lowercase. A host entry matches the host itself and every
-// subdomain (m.facebook.com and lm.facebook.com match facebook.com); a
-// more specific entry wins (mail.google.com is email, not search).
+// Keys are lowercase. How a referrer host is looked up (see lookupHost):
+//
+//  1. knownHosts: the host or its nearest parent domain (m.facebook.com
+//     and lm.facebook.com match facebook.com; a more specific entry wins:
+//     mail.google.com is email, gemini.google.com is ai);
+//  2. brands: the brand label of the registrable domain, under any public
+//     suffix (google.de, google.com.af, pinterest.co.uk, yahoo.co.jp). A
+//     mail label before it (mail.yahoo.co.uk, webmail.gmx.net,
+//     email.seznam.cz) means the brand's webmail; a search label before
+//     it (suche.gmx.net) its web search;
+//  3. shapes: a first label that says search in a European language
+//     (search., suche., recherche., szukaj.…) or a registrable domain
+//     named for it (safesearch.example) is a search engine; a Mastodon-
+//     style federated host (mastodon.*, mstdn.*, *.social, pixelfed.*)
+//     is social;
+//  4. anything else is a referral from its registrable domain, unless
+//     the Referer is a search results page (see searchPage).
 
-// knownHosts maps referrer hosts (and Android package names of
-// android-app:// referrers, matched exactly) to named sources.
+// knownHosts maps referrer hosts to named sources. An entry matches the
+// host and every subdomain.
 var knownHosts = map[string]HostSource{
 	// Social networks. Meta's link shims (l.instagram.com, l.facebook.com,
 	// lm.facebook.com) are what their in-app browsers send as Referer.
-	"instagram.com":   {"instagram", ChannelSocial},
-	"facebook.com":    {"facebook", ChannelSocial},
-	"fb.com":          {"facebook", ChannelSocial},
-	"fb.me":           {"facebook", ChannelSocial},
-	"fb.watch":        {"facebook", ChannelSocial},
-	"threads.net":     {"threads", ChannelSocial},
-	"threads.com":     {"threads", ChannelSocial},
-	"tiktok.com":      {"tiktok", ChannelSocial},
-	"x.com":           {"x", ChannelSocial},
-	"twitter.com":     {"x", ChannelSocial},
-	"t.co":            {"x", ChannelSocial}, // X's link shortener
-	"youtube.com":     {"youtube", ChannelSocial},
-	"youtu.be":        {"youtube", ChannelSocial},
-	"snapchat.com":    {"snapchat", ChannelSocial},
-	"linkedin.com":    {"linkedin", ChannelSocial},
-	"lnkd.in":         {"linkedin", ChannelSocial},
-	"reddit.com":      {"reddit", ChannelSocial},
-	"redd.it":         {"reddit", ChannelSocial},
-	"pinterest.com":   {"pinterest", ChannelSocial},
-	"pin.it":          {"pinterest", ChannelSocial},
-	"tumblr.com":      {"tumblr", ChannelSocial},
-	"bsky.app":        {"bluesky", ChannelSocial},
-	"mastodon.social": {"mastodon", ChannelSocial},
-	"vk.com":          {"vk", ChannelSocial},
-	"weibo.com":       {"weibo", ChannelSocial},
-	"twitch.tv":       {"twitch", ChannelSocial},
-	"quora.com":       {"quora", ChannelSocial},
-	"discord.com":     {"discord", ChannelSocial},
-	"discord.gg":      {"discord", ChannelSocial},
-	"flipboard.com":   {"flipboard", ChannelSocial},
+	"fb.com":               {"facebook", ChannelSocial},
+	"fb.me":                {"facebook", ChannelSocial},
+	"fb.watch":             {"facebook", ChannelSocial},
+	"workplace.com":        {"workplace", ChannelSocial}, // Meta's Workplace
+	"threads.net":          {"threads", ChannelSocial},
+	"threads.com":          {"threads", ChannelSocial},
+	"x.com":                {"x", ChannelSocial},
+	"t.co":                 {"x", ChannelSocial}, // X's link shortener
+	"youtu.be":             {"youtube", ChannelSocial},
+	"lnkd.in":              {"linkedin", ChannelSocial},
+	"redd.it":              {"reddit", ChannelSocial},
+	"pin.it":               {"pinterest", ChannelSocial},
+	"bsky.app":             {"bluesky", ChannelSocial},
+	"bsky.social":          {"bluesky", ChannelSocial},
+	"go.bsky.app":          {"bluesky", ChannelSocial},
+	"vk.com":               {"vk", ChannelSocial},
+	"vk.ru":                {"vk", ChannelSocial},
+	"ok.ru":                {"odnoklassniki", ChannelSocial},
+	"my.mail.ru":           {"my.mail.ru", ChannelSocial},
+	"t.cn":                 {"weibo", ChannelSocial},
+	"nk.pl":                {"nasza-klasa", ChannelSocial},
+	"news.ycombinator.com": {"hacker_news", ChannelSocial},
+	"last.fm":              {"last.fm", ChannelSocial},
+	"flic.kr":              {"flickr", ChannelSocial},
+	"discordapp.com":       {"discord", ChannelSocial},
+	"truth.social":         {"truth_social", ChannelSocial},
+	"kbin.social":          {"kbin", ChannelSocial},
+	"plus.google.com":      {"google+", ChannelSocial},
+	"plus.url.google.com":  {"google+", ChannelSocial},
+	"steamcommunity.com":   {"steam", ChannelSocial},
+	"open.spotify.com":     {"spotify", ChannelSocial},
+	"douban.com":           {"douban", ChannelSocial},
+	"zhihu.com":            {"zhihu", ChannelSocial},
+	"bilibili.com":         {"bilibili", ChannelSocial},
+	"xiaohongshu.com":      {"xiaohongshu", ChannelSocial},
+	"douyin.com":           {"douyin", ChannelSocial},
+	"tieba.baidu.com":      {"tieba", ChannelSocial},
+	"qzone.qq.com":         {"qzone", ChannelSocial},
+	"renren.com":           {"renren", ChannelSocial},
+	"mixi.jp":              {"mixi", ChannelSocial},
+	"gree.jp":              {"gree", ChannelSocial},
+	"plurk.com":            {"plurk", ChannelSocial},
+	"hi5.com":              {"hi5", ChannelSocial},
+	"tagged.com":           {"tagged", ChannelSocial},
+	"meetup.com":           {"meetup", ChannelSocial},
+	"nextdoor.com":         {"nextdoor", ChannelSocial},
+	"nextdoor.co.uk":       {"nextdoor", ChannelSocial},
+	"goodreads.com":        {"goodreads", ChannelSocial},
+	"strava.com":           {"strava", ChannelSocial},
+	"stackoverflow.com":    {"stack_overflow", ChannelSocial},
+	"github.com":           {"github", ChannelSocial},
+	"digg.com":             {"digg", ChannelSocial},
+	"slashdot.org":         {"slashdot", ChannelSocial},
+	"mix.com":              {"mix", ChannelSocial},
+	"taringa.net":          {"taringa", ChannelSocial},
+	"skyrock.com":          {"skyrock", ChannelSocial},
+	"viadeo.com":           {"viadeo", ChannelSocial},
+	"kick.com":             {"kick", ChannelSocial},
+	"rumble.com":           {"rumble", ChannelSocial},
+	"gab.com":              {"gab", ChannelSocial},
+	"mewe.com":             {"mewe", ChannelSocial},
+	"minds.com":            {"minds", ChannelSocial},
+	"gettr.com":            {"gettr", ChannelSocial},
+	"parler.com":           {"parler", ChannelSocial},
+	"ello.co":              {"ello", ChannelSocial},
+	"bere.al":              {"bereal", ChannelSocial},
+	"lemmy.world":          {"lemmy", ChannelSocial},
+	"lemmy.ml":             {"lemmy", ChannelSocial},
+	"misskey.io":           {"misskey", ChannelSocial},
+	"diasp.org":            {"diaspora", ChannelSocial},
+	"joindiaspora.com":     {"diaspora", ChannelSocial},
+	"friendica.social":     {"friendica", ChannelSocial},
+	"lobste.rs":            {"lobsters", ChannelSocial},
+	"kakao.com":            {"kakaotalk", ChannelMessenger},
+	"story.kakao.com":      {"kakaostory", ChannelSocial},
+	"blog.naver.com":       {"naver_blog", ChannelSocial},
+	"cafe.naver.com":       {"naver_cafe", ChannelSocial},
+	"band.us":              {"band", ChannelSocial},
+	// Mastodon's best-known instances; other instances are told by shape
+	// (see fediverseHost).
+	"mas.to":                 {"mastodon", ChannelSocial},
+	"fosstodon.org":          {"mastodon", ChannelSocial},
+	"hachyderm.io":           {"mastodon", ChannelSocial},
+	"infosec.exchange":       {"mastodon", ChannelSocial},
+	"ioc.exchange":           {"mastodon", ChannelSocial},
+	"chaos.social":           {"mastodon", ChannelSocial},
+	"troet.cafe":             {"mastodon", ChannelSocial},
+	"toot.cafe":              {"mastodon", ChannelSocial},
+	"toot.community":         {"mastodon", ChannelSocial},
+	"social.tchncs.de":       {"mastodon", ChannelSocial},
+	"social.vivaldi.net":     {"mastodon", ChannelSocial},
+	"social.coop":            {"mastodon", ChannelSocial},
+	"universeodon.com":       {"mastodon", ChannelSocial},
+	"pawoo.net":              {"mastodon", ChannelSocial},
+	"qoto.org":               {"mastodon", ChannelSocial},
+	"tech.lgbt":              {"mastodon", ChannelSocial},
+	"wien.rocks":             {"mastodon", ChannelSocial},
+	"todon.eu":               {"mastodon", ChannelSocial},
+	"todon.nl":               {"mastodon", ChannelSocial},
+	"masto.ai":               {"mastodon", ChannelSocial},
+	"det.social":             {"mastodon", ChannelSocial},
+	"norden.social":          {"mastodon", ChannelSocial},
+	"mstdn.jp":               {"mastodon", ChannelSocial},
+	"mastodonapp.uk":         {"mastodon", ChannelSocial},
+	"mastodon.gamedev.place": {"mastodon", ChannelSocial},
+	"scholar.social":         {"mastodon", ChannelSocial},
+	"mathstodon.xyz":         {"mastodon", ChannelSocial},
+	"sigmoid.social":         {"mastodon", ChannelSocial},
+	"aus.social":             {"mastodon", ChannelSocial},
+	"mindly.social":          {"mastodon", ChannelSocial},
 
-	// Search engines (and answer engines that link their sources). Google's
-	// and Yahoo's country domains are matched by brandDomains below.
-	"google.com":            {"google", ChannelSearch},
-	"bing.com":              {"bing", ChannelSearch},
-	"duckduckgo.com":        {"duckduckgo", ChannelSearch},
-	"search.yahoo.com":      {"yahoo", ChannelSearch},
-	"ecosia.org":            {"ecosia", ChannelSearch},
-	"qwant.com":             {"qwant", ChannelSearch},
-	"baidu.com":             {"baidu", ChannelSearch},
-	"yandex.ru":             {"yandex", ChannelSearch},
-	"yandex.com":            {"yandex", ChannelSearch},
-	"ya.ru":                 {"yandex", ChannelSearch},
-	"search.brave.com":      {"brave", ChannelSearch},
-	"startpage.com":         {"startpage", ChannelSearch},
-	"kagi.com":              {"kagi", ChannelSearch},
-	"naver.com":             {"naver", ChannelSearch},
-	"seznam.cz":             {"seznam", ChannelSearch},
-	"search.aol.com":        {"aol", ChannelSearch},
-	"chatgpt.com":           {"chatgpt", ChannelSearch},
-	"chat.openai.com":       {"chatgpt", ChannelSearch},
-	"perplexity.ai":         {"perplexity", ChannelSearch},
-	"gemini.google.com":     {"gemini", ChannelSearch},
-	"copilot.microsoft.com": {"copilot", ChannelSearch},
-	// Google properties that are not search: a link in a shared doc or a
-	// Google Site is a referral from that product.
-	"docs.google.com":  {"docs.google.com", ChannelReferral},
-	"drive.google.com": {"drive.google.com", ChannelReferral},
-	"sites.google.com": {"sites.google.com", ChannelReferral},
-	"maps.google.com":  {"maps.google.com", ChannelReferral},
+	// Search engines whose name is too common a word to match under every
+	// suffix (see brands).
+	"ask.com":          {"ask", ChannelSearch},
+	"search.brave.com": {"brave", ChannelSearch},
+	"so.com":           {"360search", ChannelSearch},
+	"sm.cn":            {"sm.cn", ChannelSearch},
+	"goo.ne.jp":        {"goo", ChannelSearch},
+	"search.com":       {"search.com", ChannelSearch},
+	"info.com":         {"info.com", ChannelSearch},
+	"go.mail.ru":       {"mail.ru", ChannelSearch},
+	"mail.ru":          {"mail.ru", ChannelSearch}, // a portal; e.mail.ru is its webmail
+	"wp.pl":            {"wp", ChannelSearch},
+	"o2.pl":            {"o2", ChannelSearch},
+	"szukaj.wp.pl":     {"wp", ChannelSearch},
+	"web.de":           {"web.de", ChannelEmail}, // a webmail portal; suche.web.de is its search
+	"suche.web.de":     {"web.de", ChannelSearch},
+	"free.fr":          {"free", ChannelSearch},
+	"orange.fr":        {"orange", ChannelSearch},
+	"sfr.fr":           {"sfr", ChannelSearch},
+	"msn.com":          {"bing", ChannelSearch},
+	"search.msn.com":   {"bing", ChannelSearch},
+	"duck.com":         {"duckduckgo", ChannelSearch},
+	"ddg.gg":           {"duckduckgo", ChannelSearch},
+	"ya.ru":            {"yandex", ChannelSearch},
+	"search.aol.com":   {"aol", ChannelSearch},
+	"search.yahoo.com": {"yahoo", ChannelSearch},
+	"search.naver.com": {"naver", ChannelSearch},
+	"search.daum.net":  {"daum", ChannelSearch},
+	"search.seznam.cz": {"seznam", ChannelSearch},
+	"search.lilo.org":  {"lilo", ChannelSearch},
+
+	// AI assistants that link their sources.
+	"chatgpt.com":             {"chatgpt", ChannelAI},
+	"chat.openai.com":         {"chatgpt", ChannelAI},
+	"labs.openai.com":         {"chatgpt", ChannelAI},
+	"perplexity.ai":           {"perplexity", ChannelAI},
+	"claude.ai":               {"claude", ChannelAI},
+	"gemini.google.com":       {"gemini", ChannelAI},
+	"bard.google.com":         {"gemini", ChannelAI},
+	"aistudio.google.com":     {"gemini", ChannelAI},
+	"notebooklm.google.com":   {"notebooklm", ChannelAI},
+	"copilot.microsoft.com":   {"copilot", ChannelAI},
+	"copilot.cloud.microsoft": {"copilot", ChannelAI},
+	"chat.deepseek.com":       {"deepseek", ChannelAI},
+	"deepseek.com":            {"deepseek", ChannelAI},
+	"chat.mistral.ai":         {"mistral", ChannelAI},
+	"grok.com":                {"grok", ChannelAI},
+	"meta.ai":                 {"meta_ai", ChannelAI},
+	"you.com":                 {"you.com", ChannelAI},
+	"duck.ai":                 {"duck.ai", ChannelAI},
+	"phind.com":               {"phind", ChannelAI},
+	"poe.com":                 {"poe", ChannelAI},
+	"character.ai":            {"character.ai", ChannelAI},
+	"pi.ai":                   {"pi", ChannelAI},
+	"chat.qwen.ai":            {"qwen", ChannelAI},
+	"qwen.ai":                 {"qwen", ChannelAI},
+	"kimi.com":                {"kimi", ChannelAI},
+	"kimi.moonshot.cn":        {"kimi", ChannelAI},
+	"doubao.com":              {"doubao", ChannelAI},
+	"yiyan.baidu.com":         {"ernie", ChannelAI},
+	"chatglm.cn":              {"chatglm", ChannelAI},
+	"iask.ai":                 {"iask", ChannelAI},
+	"andisearch.com":          {"andi", ChannelAI},
+
+	// Google and Microsoft properties that are not search: a link in a
+	// shared doc or a Google Site is a referral from that product.
+	"docs.google.com":     {"docs.google.com", ChannelReferral},
+	"drive.google.com":    {"drive.google.com", ChannelReferral},
+	"sites.google.com":    {"sites.google.com", ChannelReferral},
+	"maps.google.com":     {"maps.google.com", ChannelReferral},
+	"groups.google.com":   {"groups.google.com", ChannelReferral},
+	"play.google.com":     {"play.google.com", ChannelReferral},
+	"calendar.google.com": {"calendar.google.com", ChannelReferral},
+	"login.live.com":      {"login.live.com", ChannelReferral},
 
 	// Link-in-bio pages.
-	"linktr.ee":    {"linktree", ChannelLinkInBio},
-	"linktree.com": {"linktree", ChannelLinkInBio},
-	"beacons.ai":   {"beacons", ChannelLinkInBio},
-	"beacons.page": {"beacons", ChannelLinkInBio},
-	"lnk.bio":      {"lnk.bio", ChannelLinkInBio},
-	"bio.link":     {"bio.link", ChannelLinkInBio},
-	"carrd.co":     {"carrd", ChannelLinkInBio},
-	"taplink.cc":   {"taplink", ChannelLinkInBio},
-	"linkin.bio":   {"later", ChannelLinkInBio},
-	"solo.to":      {"solo.to", ChannelLinkInBio},
-	"stan.store":   {"stan", ChannelLinkInBio},
-	"hoo.be":       {"hoo.be", ChannelLinkInBio},
-	"linkpop.com":  {"linkpop", ChannelLinkInBio},
-	"lnk.to":       {"linkfire", ChannelLinkInBio}, // music smart links
-	"ffm.to":       {"feature.fm", ChannelLinkInBio},
+	"linktr.ee":      {"linktree", ChannelLinkInBio},
+	"linktree.com":   {"linktree", ChannelLinkInBio},
+	"beacons.ai":     {"beacons", ChannelLinkInBio},
+	"beacons.page":   {"beacons", ChannelLinkInBio},
+	"lnk.bio":        {"lnk.bio", ChannelLinkInBio},
+	"bio.link":       {"bio.link", ChannelLinkInBio},
+	"carrd.co":       {"carrd", ChannelLinkInBio},
+	"taplink.cc":     {"taplink", ChannelLinkInBio},
+	"taplink.at":     {"taplink", ChannelLinkInBio},
+	"linkin.bio":     {"later", ChannelLinkInBio},
+	"solo.to":        {"solo.to", ChannelLinkInBio},
+	"stan.store":     {"stan", ChannelLinkInBio},
+	"hoo.be":         {"hoo.be", ChannelLinkInBio},
+	"linkpop.com":    {"linkpop", ChannelLinkInBio},
+	"bento.me":       {"bento", ChannelLinkInBio},
+	"msha.ke":        {"milkshake", ChannelLinkInBio},
+	"campsite.bio":   {"campsite", ChannelLinkInBio},
+	"tap.bio":        {"tap.bio", ChannelLinkInBio},
+	"snipfeed.co":    {"snipfeed", ChannelLinkInBio},
+	"allmylinks.com": {"allmylinks", ChannelLinkInBio},
+	"linkr.bio":      {"linkr", ChannelLinkInBio},
+	"heylink.me":     {"heylink", ChannelLinkInBio},
+	"flow.page":      {"flowpage", ChannelLinkInBio},
+	"withkoji.com":   {"koji", ChannelLinkInBio},
+	"lnk.to":         {"linkfire", ChannelLinkInBio}, // music smart links
+	"ffm.to":         {"feature.fm", ChannelLinkInBio},
+	"fanlink.to":     {"fanlink", ChannelLinkInBio},
+	"smarturl.it":    {"smarturl", ChannelLinkInBio},
 
 	// Messengers (their web clients and link shorteners).
-	"whatsapp.com":        {"whatsapp", ChannelMessenger},
 	"wa.me":               {"whatsapp", ChannelMessenger},
-	"messenger.com":       {"messenger", ChannelMessenger},
 	"m.me":                {"messenger", ChannelMessenger},
 	"t.me":                {"telegram", ChannelMessenger},
-	"telegram.me":         {"telegram", ChannelMessenger},
-	"telegram.org":        {"telegram", ChannelMessenger},
 	"signal.me":           {"signal", ChannelMessenger},
 	"signal.org":          {"signal", ChannelMessenger},
 	"line.me":             {"line", ChannelMessenger},
-	"viber.com":           {"viber", ChannelMessenger},
 	"weixin.qq.com":       {"wechat", ChannelMessenger},
+	"wechat.com":          {"wechat", ChannelMessenger},
 	"slack.com":           {"slack", ChannelMessenger},
 	"teams.microsoft.com": {"teams", ChannelMessenger},
 	"teams.live.com":      {"teams", ChannelMessenger},
+	"web.skype.com":       {"skype", ChannelMessenger},
+	"skype.com":           {"skype", ChannelMessenger},
+	"threema.ch":          {"threema", ChannelMessenger},
 
-	// Webmail.
-	"mail.google.com":       {"gmail", ChannelEmail},
-	"inbox.google.com":      {"gmail", ChannelEmail},
-	"outlook.live.com":      {"outlook", ChannelEmail},
-	"outlook.office.com":    {"outlook", ChannelEmail},
-	"outlook.office365.com": {"outlook", ChannelEmail},
-	"mail.yahoo.com":        {"yahoo_mail", ChannelEmail},
-	"mail.yahoo.co.jp":      {"yahoo_mail", ChannelEmail},
-	"mail.proton.me":        {"proton", ChannelEmail},
-	"mail.protonmail.com":   {"proton", ChannelEmail},
-	"mail.aol.com":          {"aol_mail", ChannelEmail},
-	"mail.yandex.ru":        {"yandex_mail", ChannelEmail},
-	"mail.yandex.com":       {"yandex_mail", ChannelEmail},
-	"e.mail.ru":             {"mail.ru", ChannelEmail},
-	"icloud.com":            {"icloud", ChannelEmail},
-	"fastmail.com":          {"fastmail", ChannelEmail},
-	"app.tuta.com":          {"tuta", ChannelEmail},
-	"mail.tutanota.com":     {"tuta", ChannelEmail},
-	"mail.zoho.com":         {"zoho_mail", ChannelEmail},
-	"gmx.net":               {"gmx", ChannelEmail},
-	"gmx.de":                {"gmx", ChannelEmail},
-	"gmx.com":               {"gmx", ChannelEmail},
+	// Webmail of providers without a search brand.
+	"outlook.live.com":        {"outlook", ChannelEmail},
+	"outlook.office.com":      {"outlook", ChannelEmail},
+	"outlook.office365.com":   {"outlook", ChannelEmail},
+	"outlook.cloud.microsoft": {"outlook", ChannelEmail},
+	"mail.live.com":           {"outlook", ChannelEmail},
+	"hotmail.com":             {"outlook", ChannelEmail},
+	"outlook.com":             {"outlook", ChannelEmail},
+	"proton.me":               {"proton", ChannelEmail},
+	"protonmail.com":          {"proton", ChannelEmail},
+	"icloud.com":              {"icloud", ChannelEmail},
+	"fastmail.com":            {"fastmail", ChannelEmail},
+	"app.tuta.com":            {"tuta", ChannelEmail},
+	"mail.tutanota.com":       {"tuta", ChannelEmail},
+	"mail.zoho.com":           {"zoho_mail", ChannelEmail},
+	"mail.zoho.eu":            {"zoho_mail", ChannelEmail},
+	"e.mail.ru":               {"mail.ru", ChannelEmail},
+	"mail.com":                {"mail.com", ChannelEmail},
+	"posteo.de":               {"posteo", ChannelEmail},
+	"mailbox.org":             {"mailbox.org", ChannelEmail},
+	"hey.com":                 {"hey", ChannelEmail},
+	"laposte.net":             {"laposte", ChannelEmail},
+	"poczta.wp.pl":            {"wp_mail", ChannelEmail},
+	"poczta.o2.pl":            {"o2_mail", ChannelEmail},
+	"webmail.free.fr":         {"free_mail", ChannelEmail},
+	"zimbra.free.fr":          {"free_mail", ChannelEmail},
+	"messagerie.orange.fr":    {"orange_mail", ChannelEmail},
+	"mail.orange.fr":          {"orange_mail", ChannelEmail},
+	"messagerie.sfr.fr":       {"sfr_mail", ChannelEmail},
+	"navigator-bs.gmx.com":    {"gmx", ChannelEmail},
+}
 
-	// Android app referrers: Chrome on Android sends
-	// "android-app://<package>/" when another app opened the link. These
-	// match exactly.
+// brand is a source whose sites live under many country domains and
+// subdomains.
+type brand struct {
+	HostSource        // the brand's main site
+	mail       string // the source name of its webmail (mail.yahoo.co.uk), "" if none
+	search     string // the source name of its web search when the main site is not search (suche.gmx.net)
+}
+
+// brands are matched by the brand label of a registrable domain under any
+// public suffix: google.de, google.com.af, pinterest.co.uk, yahoo.co.jp.
+// Only names nobody else uses as a domain are here; common words (ask,
+// line, orange, free) are exact entries in knownHosts.
+var brands = map[string]brand{
+	// Search engines and search portals.
+	"google":      {HostSource{"google", ChannelSearch}, "gmail", ""},
+	"googlemail":  {HostSource{"gmail", ChannelEmail}, "gmail", ""},
+	"bing":        {HostSource{"bing", ChannelSearch}, "", ""},
+	"yahoo":       {HostSource{"yahoo", ChannelSearch}, "yahoo_mail", ""},
+	"yandex":      {HostSource{"yandex", ChannelSearch}, "yandex_mail", ""},
+	"duckduckgo":  {HostSource{"duckduckgo", ChannelSearch}, "", ""},
+	"ecosia":      {HostSource{"ecosia", ChannelSearch}, "", ""},
+	"qwant":       {HostSource{"qwant", ChannelSearch}, "", ""},
+	"startpage":   {HostSource{"startpage", ChannelSearch}, "", ""},
+	"ixquick":     {HostSource{"ixquick", ChannelSearch}, "", ""},
+	"kagi":        {HostSource{"kagi", ChannelSearch}, "", ""},
+	"mojeek":      {HostSource{"mojeek", ChannelSearch}, "", ""},
+	"metager":     {HostSource{"metager", ChannelSearch}, "", ""},
+	"swisscows":   {HostSource{"swisscows", ChannelSearch}, "", ""},
+	"presearch":   {HostSource{"presearch", ChannelSearch}, "", ""},
+	"baidu":       {HostSource{"baidu", ChannelSearch}, "", ""},
+	"sogou":       {HostSource{"sogou", ChannelSearch}, "", ""},
+	"haosou":      {HostSource{"360search", ChannelSearch}, "", ""},
+	"naver":       {HostSource{"naver", ChannelSearch}, "naver_mail", ""},
+	"daum":        {HostSource{"daum", ChannelSearch}, "daum_mail", ""},
+	"nate":        {HostSource{"nate", ChannelSearch}, "nate_mail", ""},
+	"seznam":      {HostSource{"seznam", ChannelSearch}, "seznam_mail", ""},
+	"coccoc":      {HostSource{"coccoc", ChannelSearch}, "", ""},
+	"aol":         {HostSource{"aol", ChannelSearch}, "aol_mail", ""},
+	"altavista":   {HostSource{"altavista", ChannelSearch}, "", ""},
+	"lycos":       {HostSource{"lycos", ChannelSearch}, "lycos_mail", ""},
+	"dogpile":     {HostSource{"dogpile", ChannelSearch}, "", ""},
+	"webcrawler":  {HostSource{"webcrawler", ChannelSearch}, "", ""},
+	"metacrawler": {HostSource{"metacrawler", ChannelSearch}, "", ""},
+	"infospace":   {HostSource{"infospace", ChannelSearch}, "", ""},
+	"excite":      {HostSource{"excite", ChannelSearch}, "excite_mail", ""},
+	"hotbot":      {HostSource{"hotbot", ChannelSearch}, "", ""},
+	"gigablast":   {HostSource{"gigablast", ChannelSearch}, "", ""},
+	"looksmart":   {HostSource{"looksmart", ChannelSearch}, "", ""},
+	"zapmeta":     {HostSource{"zapmeta", ChannelSearch}, "", ""},
+	"yippy":       {HostSource{"yippy", ChannelSearch}, "", ""},
+	"entireweb":   {HostSource{"entireweb", ChannelSearch}, "", ""},
+	"rambler":     {HostSource{"rambler", ChannelSearch}, "rambler_mail", ""},
+	"onet":        {HostSource{"onet", ChannelSearch}, "onet_mail", ""},
+	"interia":     {HostSource{"interia", ChannelSearch}, "interia_mail", ""},
+	"sapo":        {HostSource{"sapo", ChannelSearch}, "sapo_mail", ""},
+	"virgilio":    {HostSource{"virgilio", ChannelSearch}, "virgilio_mail", ""},
+	"libero":      {HostSource{"libero", ChannelSearch}, "libero_mail", ""},
+	"tiscali":     {HostSource{"tiscali", ChannelSearch}, "tiscali_mail", ""},
+	"freenet":     {HostSource{"freenet", ChannelSearch}, "freenet_mail", ""},
+	"t-online":    {HostSource{"t-online", ChannelSearch}, "t-online_mail", ""},
+	"auone":       {HostSource{"auone", ChannelSearch}, "", ""},
+	"biglobe":     {HostSource{"biglobe", ChannelSearch}, "", ""},
+	"nifty":       {HostSource{"nifty", ChannelSearch}, "", ""},
+	"eniro":       {HostSource{"eniro", ChannelSearch}, "", ""},
+	"najdi":       {HostSource{"najdi", ChannelSearch}, "", ""},
+	"neti":        {HostSource{"neti", ChannelSearch}, "", ""},
+	"lilo":        {HostSource{"lilo", ChannelSearch}, "", ""},
+	"oceanhero":   {HostSource{"oceanhero", ChannelSearch}, "", ""},
+	"ekoru":       {HostSource{"ekoru", ChannelSearch}, "", ""},
+	// Webmail portals whose main site is the mailbox.
+	"gmx":     {HostSource{"gmx", ChannelEmail}, "gmx", "gmx"},
+	"yopmail": {HostSource{"yopmail", ChannelEmail}, "yopmail", ""},
+
+	// Social networks.
+	"facebook":      {HostSource{"facebook", ChannelSocial}, "", ""},
+	"instagram":     {HostSource{"instagram", ChannelSocial}, "", ""},
+	"tiktok":        {HostSource{"tiktok", ChannelSocial}, "", ""},
+	"twitter":       {HostSource{"x", ChannelSocial}, "", ""},
+	"youtube":       {HostSource{"youtube", ChannelSocial}, "", ""},
+	"snapchat":      {HostSource{"snapchat", ChannelSocial}, "", ""},
+	"linkedin":      {HostSource{"linkedin", ChannelSocial}, "", ""},
+	"reddit":        {HostSource{"reddit", ChannelSocial}, "", ""},
+	"pinterest":     {HostSource{"pinterest", ChannelSocial}, "", ""},
+	"tumblr":        {HostSource{"tumblr", ChannelSocial}, "", ""},
+	"flickr":        {HostSource{"flickr", ChannelSocial}, "", ""},
+	"lastfm":        {HostSource{"last.fm", ChannelSocial}, "", ""},
+	"weibo":         {HostSource{"weibo", ChannelSocial}, "", ""},
+	"xing":          {HostSource{"xing", ChannelSocial}, "", ""},
+	"quora":         {HostSource{"quora", ChannelSocial}, "", ""},
+	"twitch":        {HostSource{"twitch", ChannelSocial}, "", ""},
+	"discord":       {HostSource{"discord", ChannelSocial}, "", ""},
+	"soundcloud":    {HostSource{"soundcloud", ChannelSocial}, "", ""},
+	"mixcloud":      {HostSource{"mixcloud", ChannelSocial}, "", ""},
+	"bandcamp":      {HostSource{"bandcamp", ChannelSocial}, "", ""},
+	"deviantart":    {HostSource{"deviantart", ChannelSocial}, "", ""},
+	"vimeo":         {HostSource{"vimeo", ChannelSocial}, "", ""},
+	"dailymotion":   {HostSource{"dailymotion", ChannelSocial}, "", ""},
+	"myspace":       {HostSource{"myspace", ChannelSocial}, "", ""},
+	"livejournal":   {HostSource{"livejournal", ChannelSocial}, "", ""},
+	"badoo":         {HostSource{"badoo", ChannelSocial}, "", ""},
+	"odnoklassniki": {HostSource{"odnoklassniki", ChannelSocial}, "", ""},
+	"vkontakte":     {HostSource{"vk", ChannelSocial}, "", ""},
+	"foursquare":    {HostSource{"foursquare", ChannelSocial}, "", ""},
+	"tripadvisor":   {HostSource{"tripadvisor", ChannelSocial}, "", ""},
+	"yelp":          {HostSource{"yelp", ChannelSocial}, "", ""},
+	"behance":       {HostSource{"behance", ChannelSocial}, "", ""},
+	"dribbble":      {HostSource{"dribbble", ChannelSocial}, "", ""},
+	"wattpad":       {HostSource{"wattpad", ChannelSocial}, "", ""},
+	"mastodon":      {HostSource{"mastodon", ChannelSocial}, "", ""},
+	"pixelfed":      {HostSource{"pixelfed", ChannelSocial}, "", ""},
+	"studivz":       {HostSource{"studivz", ChannelSocial}, "", ""},
+	"orkut":         {HostSource{"orkut", ChannelSocial}, "", ""},
+	"friendster":    {HostSource{"friendster", ChannelSocial}, "", ""},
+	"bebo":          {HostSource{"bebo", ChannelSocial}, "", ""},
+	"delicious":     {HostSource{"delicious", ChannelSocial}, "", ""},
+	"fark":          {HostSource{"fark", ChannelSocial}, "", ""},
+	"stumbleupon":   {HostSource{"stumbleupon", ChannelSocial}, "", ""},
+	"flipboard":     {HostSource{"flipboard", ChannelSocial}, "", ""},
+
+	// Messengers.
+	"whatsapp":  {HostSource{"whatsapp", ChannelMessenger}, "", ""},
+	"messenger": {HostSource{"messenger", ChannelMessenger}, "", ""},
+	"telegram":  {HostSource{"telegram", ChannelMessenger}, "", ""},
+	"viber":     {HostSource{"viber", ChannelMessenger}, "", ""},
+}
+
+// mailLabels are subdomain labels that mean a brand's webmail
+// (mail.yahoo.co.uk, webmail.gmx.net, email.seznam.cz, poczta.onet.pl).
+var mailLabels = map[string]bool{
+	"mail": true, "webmail": true, "email": true, "e-mail": true, "inbox": true, "posta": true,
+	"poczta": true, "correo": true, "courrier": true, "messagerie": true, "post": true, "pochta": true,
+}
+
+// searchLabels are first labels that say search in the languages a
+// European or American ticket buyer's search engine speaks: search.,
+// suche.gmx.net, recherche., szukaj.onet.pl, pesquisa.sapo.pt.
+var searchLabels = map[string]bool{
+	"search": true, "suche": true, "recherche": true, "busca": true, "buscar": true, "buscador": true,
+	"pesquisa": true, "cerca": true, "ricerca": true, "zoeken": true, "zoek": true, "szukaj": true,
+	"hledat": true, "hladaj": true, "sok": true, "soek": true, "haku": true, "kereso": true,
+	"cautare": true, "arama": true, "poisk": true, "find": true, "websearch": true, "metasearch": true,
+	"isearch": true, "msearch": true,
+}
+
+// androidApps maps Android package names to named sources: Chrome on
+// Android sends "android-app://<package>/" as Referer when another app
+// opened the link, and an app's own WebView names it in X-Requested-With.
+// These match exactly.
+var androidApps = map[string]HostSource{
 	"com.instagram.android":                   {"instagram", ChannelSocial},
 	"com.instagram.barcelona":                 {"threads", ChannelSocial},
 	"com.facebook.katana":                     {"facebook", ChannelSocial},
 	"com.facebook.lite":                       {"facebook", ChannelSocial},
+	"com.facebook.orca":                       {"messenger", ChannelMessenger},
+	"com.facebook.mlite":                      {"messenger", ChannelMessenger},
 	"com.zhiliaoapp.musically":                {"tiktok", ChannelSocial},
+	"com.zhiliaoapp.musically.go":             {"tiktok", ChannelSocial},
 	"com.ss.android.ugc.trill":                {"tiktok", ChannelSocial},
+	"com.ss.android.ugc.aweme":                {"douyin", ChannelSocial},
 	"com.twitter.android":                     {"x", ChannelSocial},
 	"com.google.android.youtube":              {"youtube", ChannelSocial},
 	"com.snapchat.android":                    {"snapchat", ChannelSocial},
@@ -151,32 +461,36 @@ var knownHosts = map[string]HostSource{
 	"com.reddit.frontpage":                    {"reddit", ChannelSocial},
 	"com.pinterest":                           {"pinterest", ChannelSocial},
 	"com.discord":                             {"discord", ChannelSocial},
+	"com.tumblr":                              {"tumblr", ChannelSocial},
+	"com.sina.weibo":                          {"weibo", ChannelSocial},
+	"com.vkontakte.android":                   {"vk", ChannelSocial},
+	"org.joinmastodon.android":                {"mastodon", ChannelSocial},
+	"xyz.blueskyweb.app":                      {"bluesky", ChannelSocial},
 	"com.google.android.googlequicksearchbox": {"google", ChannelSearch},
 	"com.google.android.gm":                   {"gmail", ChannelEmail},
 	"com.microsoft.office.outlook":            {"outlook", ChannelEmail},
 	"com.yahoo.mobile.client.android.mail":    {"yahoo_mail", ChannelEmail},
 	"ch.protonmail.android":                   {"proton", ChannelEmail},
+	"de.gmx.mobile.android.mail":              {"gmx", ChannelEmail},
+	"de.web.mobile.android.mail":              {"web.de", ChannelEmail},
 	"com.whatsapp":                            {"whatsapp", ChannelMessenger},
 	"com.whatsapp.w4b":                        {"whatsapp", ChannelMessenger},
-	"com.facebook.orca":                       {"messenger", ChannelMessenger},
 	"org.telegram.messenger":                  {"telegram", ChannelMessenger},
+	"org.telegram.messenger.web":              {"telegram", ChannelMessenger},
+	"org.thunderdog.challegram":               {"telegram", ChannelMessenger},
 	"org.thoughtcrime.securesms":              {"signal", ChannelMessenger},
 	"jp.naver.line.android":                   {"line", ChannelMessenger},
 	"com.viber.voip":                          {"viber", ChannelMessenger},
 	"com.tencent.mm":                          {"wechat", ChannelMessenger},
+	"com.kakao.talk":                          {"kakaotalk", ChannelMessenger},
 	"com.slack":                               {"slack", ChannelMessenger},
+	"com.microsoft.teams":                     {"teams", ChannelMessenger},
+	"ch.threema.app":                          {"threema", ChannelMessenger},
 	"com.linktree.linktree":                   {"linktree", ChannelLinkInBio},
-}
-
-// brandDomains are sources whose sites live under many country domains
-// (google.co.uk, google.de, yahoo.co.jp, pinterest.fr): the first label of
-// a registrable domain in this table names the source, whatever the
-// suffix. Exact entries in knownHosts win (mail.yahoo.co.jp is email).
-var brandDomains = map[string]HostSource{
-	"google":    {"google", ChannelSearch},
-	"yahoo":     {"yahoo", ChannelSearch},
-	"yandex":    {"yandex", ChannelSearch},
-	"pinterest": {"pinterest", ChannelSocial},
+	"com.openai.chatgpt":                      {"chatgpt", ChannelAI},
+	"ai.perplexity.app.android":               {"perplexity", ChannelAI},
+	"com.anthropic.claude":                    {"claude", ChannelAI},
+	"com.google.android.apps.bard":            {"gemini", ChannelAI},
 }
 
 // clickID is an ad platform's click id parameter.
@@ -228,33 +542,4 @@ var utmAliases = map[string]string{
 	"snap":      "snapchat",
 	"pin":       "pinterest",
 	"linktr.ee": "linktree",
-}
-
-// sharedSuffixes are domain suffixes under which each next label belongs
-// to a different owner, so the registrable domain of a host under them
-// has one more label ("shop.example.co.uk" → "example.co.uk",
-// "ana.github.io" → "ana.github.io"). This is a small approximation of
-// the Public Suffix List covering the suffixes referrers commonly use;
-// anything else is treated as a one-label suffix.
-var sharedSuffixes = map[string]bool{
-	// Country second-level domains.
-	"co.uk": true, "org.uk": true, "ac.uk": true, "gov.uk": true, "me.uk": true, "ltd.uk": true, "plc.uk": true, "net.uk": true, "sch.uk": true,
-	"com.au": true, "net.au": true, "org.au": true, "edu.au": true, "gov.au": true, "asn.au": true, "id.au": true,
-	"co.nz": true, "net.nz": true, "org.nz": true, "govt.nz": true, "ac.nz": true,
-	"co.jp": true, "ne.jp": true, "or.jp": true, "ac.jp": true, "go.jp": true, "gr.jp": true,
-	"co.kr": true, "or.kr": true, "ne.kr": true, "go.kr": true, "ac.kr": true,
-	"com.br": true, "net.br": true, "org.br": true, "gov.br": true, "edu.br": true, "art.br": true,
-	"com.ar": true, "com.mx": true, "org.mx": true, "gob.mx": true, "com.co": true, "com.pe": true, "com.ve": true,
-	"com.uy": true, "com.ec": true, "com.bo": true, "com.py": true,
-	"co.za": true, "org.za": true, "gov.za": true, "co.ke": true, "com.ng": true, "com.eg": true, "co.ma": true,
-	"co.in": true, "net.in": true, "org.in": true, "gov.in": true, "ac.in": true, "firm.in": true, "gen.in": true,
-	"com.sg": true, "com.my": true, "com.ph": true, "com.hk": true, "com.tw": true, "com.cn": true, "net.cn": true,
-	"org.cn": true, "gov.cn": true, "com.vn": true, "co.th": true, "in.th": true, "co.id": true, "or.id": true,
-	"com.pk": true, "com.bd": true, "com.sa": true, "com.tr": true, "gov.tr": true, "com.ua": true, "co.il": true,
-	"org.il": true, "com.pl": true, "com.es": true, "com.pt": true, "com.gr": true, "com.cy": true, "co.at": true, "or.at": true,
-	// Hosting platforms that give each customer a subdomain.
-	"github.io": true, "gitlab.io": true, "blogspot.com": true, "wordpress.com": true, "substack.com": true,
-	"netlify.app": true, "vercel.app": true, "pages.dev": true, "workers.dev": true, "web.app": true, "firebaseapp.com": true,
-	"herokuapp.com": true, "appspot.com": true, "azurewebsites.net": true, "cloudfront.net": true, "myshopify.com": true,
-	"wixsite.com": true, "squarespace.com": true, "webflow.io": true, "framer.website": true, "notion.site": true,
 }

@@ -143,14 +143,15 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 	now := m.cfg.Now()
 	h := r.Header
 	touch, ignored := m.classifier.Classify(tracklink.Landing{
-		Host:         r.Host,
-		Path:         r.URL.Path,
-		RawQuery:     r.URL.RawQuery,
-		Referer:      h.Get("Referer"),
-		UserAgent:    h.Get("User-Agent"),
-		SecFetchSite: h.Get("Sec-Fetch-Site"),
-		Event:        event,
-		At:           now,
+		Host:          r.Host,
+		Path:          r.URL.Path,
+		RawQuery:      r.URL.RawQuery,
+		Referer:       h.Get("Referer"),
+		UserAgent:     h.Get("User-Agent"),
+		SecFetchSite:  h.Get("Sec-Fetch-Site"),
+		RequestedWith: h.Get("X-Requested-With"),
+		Event:         event,
+		At:            now,
 	})
 	if ignored != "" {
 		m.report(r.Context(), fmt.Errorf("%w: %s", ErrIgnoredInput, ignored))
