@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracklink/tracklink/internal/redistest"
 )
 
 // pgProc is a private PostgreSQL cluster in a temporary directory,
@@ -63,7 +65,7 @@ func startPostgres(t *testing.T) *pgProc {
 		t.Fatalf("initdb: %v: %s", err, out)
 	}
 	for range 5 {
-		if p.port, err = freePort(); err != nil {
+		if p.port, err = redistest.FreePort(); err != nil {
 			t.Fatalf("find a free port: %v", err)
 		}
 		if err = p.start(); err == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/tracklink/tracklink/adapters/pgstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/pgtest"
+	"github.com/tracklink/tracklink/internal/redistest"
 )
 
 // TestRedisKillDrill runs the production wiring (sessions on Redis, the
@@ -27,9 +28,9 @@ func TestRedisKillDrill(t *testing.T) {
 		t.Skip("drill: starts a private redis-server")
 	}
 	pgtest.Require(t)
-	srv := startRedis(t)
+	srv := redistest.StartServer(t)
 	rdb := redis.NewClient(&redis.Options{
-		Addr:                  srv.addr,
+		Addr:                  srv.Addr,
 		ContextTimeoutEnabled: true,
 		DialTimeout:           2 * time.Second,
 		ReadTimeout:           5 * time.Second,
@@ -60,7 +61,7 @@ func TestRedisKillDrill(t *testing.T) {
 
 	d := startDrill(t, store)
 	d.waitFor("orders acknowledged before the kill", func() bool { return d.oks() >= settled })
-	downFor := d.outage(func() { srv.kill() }, func() { srv.restart(t) })
+	downFor := d.outage(srv.Kill, func() { srv.Restart(t) })
 	restartedAt := d.oks()
 	d.waitFor("orders acknowledged after the restart", func() bool { return d.oks() >= restartedAt+settled })
 	n := d.done(http.StatusOK, http.StatusServiceUnavailable)

@@ -20,14 +20,20 @@ import (
 type Server struct {
 	Addr string // 127.0.0.1:port
 	Port int
+
+	bin, dir string
+	args     []string
+	cmd      *exec.Cmd
+	out      *bytes.Buffer
+	exited   chan struct{}
 }
 
 // StartServer starts a private redis-server on a free loopback port,
 // without persistence (--save "" --appendonly no) and with the extra
 // configuration args (e.g. "--maxmemory", "32mb"), and stops it when the
-// test ends. Tests that change the server's configuration, fill its memory
-// or read its SLOWLOG use one, never the shared Redis. Without redis-server
-// on PATH the test is skipped, or fails when CI is set.
+// test ends. Tests that change the server's configuration, fill its memory,
+// read its SLOWLOG or crash it use one, never the shared Redis. Without
+// redis-server on PATH the test is skipped, or fails when CI is set.
 func StartServer(tb testing.TB, args ...string) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
@@ -38,40 +44,71 @@ func StartServer(tb testing.TB, args ...string) *Server {
 		}
 		tb.Skip(msg)
 	}
-	dir := tb.TempDir()
+	s := &Server{bin: bin, dir: tb.TempDir(), args: args}
+	tb.Cleanup(s.Kill)
 	var lastErr error
 	for range 5 {
-		port, err := freePort()
-		if err != nil {
+		if s.Port, err = freePort(); err != nil {
 			tb.Fatalf("find a free port: %v", err)
 		}
-		argv := append([]string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", dir, "--daemonize", "no", "--logfile", "",
-		}, args...)
-		var out bytes.Buffer
-		cmd := exec.Command(bin, argv...)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			tb.Fatalf("start redis-server: %v", err)
+		s.Addr = "127.0.0.1:" + strconv.Itoa(s.Port)
+		if lastErr = s.start(); lastErr == nil {
+			return s
 		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		stop := func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		if err := waitPing(addr, exited); err != nil {
-			stop()
-			lastErr = fmt.Errorf("%v: %s", err, strings.TrimSpace(out.String()))
-			continue // most likely the port was taken meanwhile
-		}
-		tb.Cleanup(stop)
-		return &Server{Addr: addr, Port: port}
+		// most likely the port was taken meanwhile
 	}
 	tb.Fatalf("start a private redis-server: %v", lastErr)
 	return nil
+}
+
+func (s *Server) start() error {
+	argv := append([]string{
+		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", s.dir, "--daemonize", "no", "--logfile", "",
+	}, s.args...)
+	s.out = &bytes.Buffer{}
+	s.cmd = exec.Command(s.bin, argv...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	exited := make(chan struct{})
+	s.exited = exited
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); close(exited) }()
+	if err := waitPing(s.Addr, exited); err != nil {
+		s.Kill()
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(s.out.String()))
+	}
+	return nil
+}
+
+// Kill sends SIGKILL, as a crash would, and waits for the process to end.
+func (s *Server) Kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// Restart starts the server again on its port, empty (it keeps nothing on
+// disk), after Kill.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	var err error
+	for range 20 { // the port may linger for a moment
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.Fatalf("restart redis-server on %s: %v", s.Addr, err)
 }
 
 // Client returns a client of the server, closed when the test ends, with
@@ -90,6 +127,10 @@ func (s *Server) Client(tb testing.TB) *redis.Client {
 	tb.Cleanup(func() { _ = rdb.Close() })
 	return rdb
 }
+
+// FreePort returns a loopback TCP port that was free a moment ago, for a
+// private server a test starts.
+func FreePort() (int, error) { return freePort() }
 
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
