@@ -43,6 +43,16 @@ import (
 
 func (s *Store) orderKey(id string) string { return s.orderBase + "o:" + id }
 
+// promoterKey names one of a promoter's order-side keys: part is all, ev,
+// "d:"+day, days, ed or orders.
+func (s *Store) promoterKey(code, part string) string { return s.orderBase + "p:" + code + ":" + part }
+
+// eventOrderKey names one of an event's sales keys: part is "d:"+day, all,
+// keys or days.
+func (s *Store) eventOrderKey(event, part string) string {
+	return s.orderBase + "ev:" + event + ":" + part
+}
+
 func validOrderID(id string) bool { return tracklink.ValidOrderID(id) }
 
 // promoterOf returns the promoter code an attribution's figures go to ("" for
