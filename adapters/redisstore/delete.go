@@ -23,8 +23,8 @@ import (
 // Deleting an unknown code is not an error; an invalid one wraps
 // ErrInvalid.
 //
-// How: it reads the promoter's order ids, attributions and (event, day)
-// pairs, folds the visit counters of each pair (one small idempotent script
+// How: it reads the promoter's registration, order ids, attributions,
+// days and (event, day) pairs, folds the visit counters of each pair (one small idempotent script
 // per visit hash, in the events' slots), then runs one order-side script
 // that checks nothing changed since (else it starts again), rewrites the
 // attributions, folds the sales figures and drops the promoter's keys and

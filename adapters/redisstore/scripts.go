@@ -9,8 +9,9 @@ import (
 
 // The Lua scripts. On a Redis Cluster each script touches keys of a single
 // hash slot: a session's {s:<session>} hash, an event's {e:<event>} visit
-// counters, or the order side's {o} keys. The order-side scripts receive
-// every key they touch in KEYS, named in Go (see order_scripts.go): a
+// counters, or the order side's {o} keys. Every script receives every key
+// it touches in KEYS, named in Go by the Store's key-name methods (see
+// order_scripts.go for how keys that depend on stored data are named): a
 // Cluster moves a slot key by key, and a script that touched an undeclared
 // key mid-migration would fail half-way.
 //
