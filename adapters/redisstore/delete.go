@@ -23,8 +23,8 @@ import (
 // Deleting an unknown code is not an error; an invalid one wraps
 // ErrInvalid.
 //
-// How: it reads the promoter's order ids, attributions and (event, day)
-// pairs, folds the visit counters of each pair (one small idempotent script
+// How: it reads the promoter's registration, order ids, attributions,
+// days and (event, day) pairs, folds the visit counters of each pair (one small idempotent script
 // per visit hash, in the events' slots), then runs one order-side script
 // that checks nothing changed since (else it starts again), rewrites the
 // attributions, folds the sales figures and drops the promoter's keys and
@@ -46,24 +46,30 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 	if !ok {
 		return invalid(op, "promoter code is not [A-Za-z0-9_-]{1,64}")
 	}
-	kp, _, _, _ := s.regKeys()
-	pk := s.orderBase + "p:" + code
+	kp, kpc, _, kv := s.regKeys()
 	for range maxCASRetries {
 		pipe := s.rdb.Pipeline()
-		idsCmd := pipe.SMembers(ctx, pk+":orders")
-		edCmd := pipe.SMembers(ctx, pk+":ed")
-		if _, err := pipe.Exec(ctx); err != nil {
+		idsCmd := pipe.SMembers(ctx, s.promoterKey(code, "orders"))
+		edCmd := pipe.SMembers(ctx, s.promoterKey(code, "ed"))
+		daysCmd := pipe.SMembers(ctx, s.promoterKey(code, "days"))
+		regCmd := pipe.HGet(ctx, kp, code)
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return s.wrap(op, err)
 		}
-		ids, ed := idsCmd.Val(), edCmd.Val()
+		ids, ed, days, reg := idsCmd.Val(), edCmd.Val(), daysCmd.Val(), regCmd.Val()
 		// Fold the visit counters first: folding is idempotent, and the
 		// registry entry and the pair set stay until the order-side script
 		// ran, so a call that fails anywhere leaves what a retry needs.
 		if err := s.foldVisits(ctx, code, ed); err != nil {
 			return s.wrap(op, err)
 		}
-		args := make([]any, 0, 5+3*len(ids))
-		args = append(args, s.orderBase, code, tracklink.DeletedPromoter, len(ids), len(ed))
+		keys := make([]string, 0, 8+len(ids)+3*len(ed)+len(days)+8)
+		keys = append(keys, kp, kpc, kv)
+		for _, part := range []string{"all", "ev", "orders", "days", "ed"} {
+			keys = append(keys, s.promoterKey(code, part))
+		}
+		args := make([]any, 0, 7+3*len(ids)+len(ed)+len(days))
+		args = append(args, "", code, tracklink.DeletedPromoter, reg, len(ids), len(ed), len(days))
 		if len(ids) > 0 {
 			pipe := s.rdb.Pipeline()
 			cmds := make([]*redis.StringCmd, len(ids))
@@ -74,6 +80,7 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 				return s.wrap(op, err)
 			}
 			for i, id := range ids {
+				keys = append(keys, s.orderKey(id))
 				old := cmds[i].Val()
 				if old == "" {
 					args = append(args, id, "", "")
@@ -93,7 +100,23 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 				args = append(args, id, old, body)
 			}
 		}
-		done, err := deletePromoterScript.Run(ctx, s.rdb, []string{kp}, args...).Int()
+		for _, p := range ed {
+			ev, day, _ := strings.Cut(p, " ")
+			keys = append(keys, s.eventOrderKey(ev, "d:"+day), s.eventOrderKey(ev, "all"), s.eventOrderKey(ev, "keys"))
+			args = append(args, p)
+		}
+		for _, d := range days {
+			keys = append(keys, s.promoterKey(code, "d:"+d))
+			args = append(args, d)
+		}
+		var groups []string
+		if reg != "" {
+			groups = regGroups(reg)
+		}
+		var m string
+		m, keys = s.rankKeys(keys, []string{code}, groups)
+		args[0] = m
+		done, err := deletePromoterScript.Run(ctx, s.rdb, keys, args...).Int()
 		if err != nil {
 			return s.wrap(op, err)
 		}

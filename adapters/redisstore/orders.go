@@ -43,6 +43,16 @@ import (
 
 func (s *Store) orderKey(id string) string { return s.orderBase + "o:" + id }
 
+// promoterKey names one of a promoter's order-side keys: part is all, ev,
+// "d:"+day, days, ed or orders.
+func (s *Store) promoterKey(code, part string) string { return s.orderBase + "p:" + code + ":" + part }
+
+// eventOrderKey names one of an event's sales keys: part is "d:"+day, all,
+// keys or days.
+func (s *Store) eventOrderKey(event, part string) string {
+	return s.orderBase + "ev:" + event + ":" + part
+}
+
 func validOrderID(id string) bool { return tracklink.ValidOrderID(id) }
 
 // promoterOf returns the promoter code an attribution's figures go to ("" for
@@ -114,22 +124,24 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 	tok := tracklink.DeliveryTokenOr(ctx)
 	day := a.Day()
 	b := s.orderBase
+	kp, _, _, _ := s.regKeys()
 	// The first attempt assumes the promoter is not registered (no group
 	// keys); if it is, the script says so and names its registration.
 	var reg string
 	for range maxCASRetries {
 		keys := []string{s.orderKey(a.OrderID), b + "idx", b + "idx:" + a.Event,
-			b + "ev:" + a.Event + ":d:" + day, b + "ev:" + a.Event + ":all", b + "ev:" + a.Event + ":keys",
-			b + "ev:" + a.Event + ":days", b + "promoters"}
+			s.eventOrderKey(a.Event, "d:"+day), s.eventOrderKey(a.Event, "all"), s.eventOrderKey(a.Event, "keys"),
+			s.eventOrderKey(a.Event, "days"), kp}
 		if promoter != "" {
 			var groups []string
 			if reg != "" {
 				groups = regGroups(reg)
 			}
-			pk := b + "p:" + promoter
-			keys = append(keys, pk+":all", pk+":ev", pk+":d:"+day, pk+":orders", pk+":days", pk+":ed")
+			for _, part := range []string{"all", "ev", "d:" + day, "orders", "days", "ed"} {
+				keys = append(keys, s.promoterKey(promoter, part))
+			}
 			if alsoSource != "" {
-				keys = append(keys, b+"p:"+alsoSource+":orders")
+				keys = append(keys, s.promoterKey(alsoSource, "orders"))
 			}
 			keys = s.appendGroupKeys(keys, groups)
 		}
@@ -244,8 +256,8 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 	}
 	tok := tracklink.DeliveryTokenOr(ctx)
 	o := s.orderKey(orderID)
-	b := s.orderBase
-	keys := []string{o, b + "promoters"}
+	kp, _, _, _ := s.regKeys()
+	keys := []string{o, kp}
 	args := []any{atJSON, ttl, s.channel, tok, "0"}
 	for range maxCASRetries {
 		res, err := refundScript.Run(ctx, s.rdb, keys, args...).Slice()
@@ -255,10 +267,9 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 		if len(res) == 6 && res[0] == int64(-2) {
 			// name the keys of the order's buckets, and call again
 			e, d, k, p, reg := str(res[1]), str(res[2]), str(res[3]), str(res[4]), str(res[5])
-			keys = append(keys[:2], b+"ev:"+e+":d:"+d, b+"ev:"+e+":all")
+			keys = append(keys[:2], s.eventOrderKey(e, "d:"+d), s.eventOrderKey(e, "all"))
 			if p != "" {
-				pk := b + "p:" + p
-				keys = append(keys, pk+":all", pk+":ev", pk+":d:"+d)
+				keys = append(keys, s.promoterKey(p, "all"), s.promoterKey(p, "ev"), s.promoterKey(p, "d:"+d))
 				if reg != "" {
 					keys = s.appendGroupKeys(keys, regGroups(reg))
 				}

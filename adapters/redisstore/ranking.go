@@ -21,6 +21,33 @@ func (s *Store) pgKey(kind, group string) string {
 	return s.orderBase + "pg:" + kind + ":" + group
 }
 
+// rankKeys returns rankLib's map (a script's ARGV[1]) for the totals of
+// codes and the aggregates of groups, and keys with their keys appended,
+// in the order rankLib reads them.
+func (s *Store) rankKeys(keys, codes, groups []string) (string, []string) {
+	m := struct {
+		P []string `json:"p"`
+		G []string `json:"g"`
+	}{P: make([]string, 0, len(codes)), G: make([]string, 0, len(groups))}
+	seen := make(map[string]bool, len(groups))
+	for _, c := range codes {
+		m.P = append(m.P, c)
+		keys = append(keys, s.promoterKey(c, "all"))
+	}
+	for _, g := range groups {
+		if seen[g] {
+			continue
+		}
+		seen[g] = true
+		m.G = append(m.G, g)
+		keys = append(keys, s.pgKey("sum", g), s.pgKey("rank", g), s.pgKey("act", g), s.pgKey("mem", g))
+	}
+	b, _ := json.Marshal(m) // strings only: cannot fail
+	return string(b), keys
+}
+
+func (s *Store) pgReadyKey() string { return s.orderBase + "pg:ready" }
+
 // PromoterSummary returns the totals across the registered promoters of
 // group ("" for all of them): how many there are, how many are active (at
 // least one order that counts) and the sum of their all-time sales figures
@@ -40,7 +67,7 @@ func (s *Store) PromoterSummary(ctx context.Context, group string) (tracklink.Pr
 	}
 	for attempt := 0; ; attempt++ {
 		pipe := s.rdb.Pipeline()
-		ready := pipe.Exists(ctx, s.orderBase+"pg:ready")
+		ready := pipe.Exists(ctx, s.pgReadyKey())
 		sum := pipe.HGetAll(ctx, s.pgKey("sum", g))
 		act := pipe.SCard(ctx, s.pgKey("act", g))
 		mem := pipe.SCard(ctx, s.pgKey("mem", g))
@@ -89,7 +116,7 @@ func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit
 	var codes []string
 	for attempt := 0; ; attempt++ {
 		pipe := s.rdb.Pipeline()
-		ready := pipe.Exists(ctx, s.orderBase+"pg:ready")
+		ready := pipe.Exists(ctx, s.pgReadyKey())
 		rank := pipe.ZRange(ctx, s.pgKey("rank", g), int64(offset), stop)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return nil, s.wrap(op, err)
@@ -114,7 +141,7 @@ func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit
 	pipe := s.rdb.Pipeline()
 	totals := make([]*redis.MapStringStringCmd, len(codes))
 	for i, c := range codes {
-		totals[i] = pipe.HGetAll(ctx, s.orderBase+"p:"+c+":all")
+		totals[i] = pipe.HGetAll(ctx, s.promoterKey(c, "all"))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.wrap(op, err)
@@ -138,9 +165,45 @@ func (s *Store) PromoterRanking(ctx context.Context, group string, offset, limit
 	return out, nil
 }
 
+// rebuildRanking runs rebuildRankScript: one pipeline reading the
+// registry (version, promoters, groups), then the script, again while the
+// registry changes in between.
 func (s *Store) rebuildRanking(ctx context.Context) error {
-	kp, _, kg, _ := s.regKeys()
-	return rebuildRankScript.Run(ctx, s.rdb, []string{kp, kg, s.orderBase + "pg:ready"}).Err()
+	kp, _, kg, kv := s.regKeys()
+	for range maxCASRetries {
+		pipe := s.rdb.Pipeline()
+		ver := pipe.Get(ctx, kv)
+		ps := pipe.HGetAll(ctx, kp)
+		gs := pipe.SMembers(ctx, kg)
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		version := ver.Val()
+		if version == "" {
+			version = "0"
+		}
+		codes := make([]string, 0, len(ps.Val()))
+		groups := []string{""}
+		for code, js := range ps.Val() {
+			codes = append(codes, code)
+			groups = append(groups, regGroups(js)...)
+		}
+		groups = append(groups, gs.Val()...)
+		m, keys := s.rankKeys([]string{kp, kg, s.pgReadyKey(), kv}, codes, groups)
+		args := make([]any, 0, 2+len(gs.Val()))
+		args = append(args, m, version)
+		for _, g := range gs.Val() {
+			args = append(args, g)
+		}
+		n, err := rebuildRankScript.Run(ctx, s.rdb, keys, args...).Int()
+		if err != nil {
+			return err
+		}
+		if n != -2 {
+			return nil
+		}
+	}
+	return errors.New("registry kept changing; try again")
 }
 
 // RecentOrders returns up to limit recorded orders of event ("" for all),

@@ -20,22 +20,49 @@ import "github.com/redis/go-redis/v9"
 // Record and Refund (apply → rankOrder), SavePromoter, RenameGroup and
 // DeleteGroup (regMove), DeletePromoter (regMove to no groups).
 //
-// Scripts name these keys from the {o} base, so they share the slot of
-// the keys they were given. Counts travel as strings (see scripts.go).
+// Scripts are given every one of these keys in KEYS, named in Go (see
+// rankKeys): ARGV[1] is a JSON object {"p": [codes], "g": [groups]} and
+// the last KEYS are each code's <base>p:<code>:all, then each group's
+// pg:sum, pg:rank, pg:act and pg:mem keys. rankLib takes ARGV[1] out of
+// ARGV, so a script's own arguments start at ARGV[1]. A script checks,
+// before its first write, that the stored data its groups come from is the
+// data Go named the keys from (covers); a missing key then raises an error
+// only through a bug. Counts travel as strings (see scripts.go).
 const rankLib = `
-local function pgKey(base, kind, g)
-  return base .. 'pg:' .. kind .. ':' .. g
+local rkMap = cjson.decode(table.remove(ARGV, 1))
+local pallKeys, pgKeys = {}, {}
+do
+  local i = #KEYS - #rkMap.p - 4 * #rkMap.g
+  for _, c in ipairs(rkMap.p) do
+    i = i + 1
+    pallKeys[c] = KEYS[i]
+  end
+  for _, g in ipairs(rkMap.g) do
+    pgKeys[g] = {sum = KEYS[i + 1], rank = KEYS[i + 2], act = KEYS[i + 3], mem = KEYS[i + 4]}
+    i = i + 4
+  end
+end
+local function pgKey(kind, g)
+  local k = pgKeys[g]
+  if not k then error('group aggregate keys of ' .. g .. ' not given') end
+  return k[kind]
+end
+-- covers reports whether the keys of every group of gs were given.
+local function covers(gs)
+  for _, g in ipairs(gs) do
+    if not pgKeys[g] then return false end
+  end
+  return true
 end
 local function flip(v)
   if v == '0' then return v end
   if string.sub(v, 1, 1) == '-' then return string.sub(v, 2) end
   return '-' .. v
 end
--- regGroups returns the aggregate groups of code: {} when it is not
--- registered, else '' followed by the groups its JSON lists.
-local function regGroups(base, code)
-  local js = redis.call('HGET', base .. 'promoters', code)
-  if not js then return {} end
+-- groupsOf returns the aggregate groups of a registration JSON: {} for
+-- none (nil or ''), else '' followed by the groups it lists.
+local function groupsOf(js)
+  if not js or js == '' then return {} end
   local gs = {''}
   local ok, p = pcall(cjson.decode, js)
   if ok and type(p) == 'table' and type(p.groups) == 'table' then
@@ -45,10 +72,16 @@ local function regGroups(base, code)
   end
   return gs
 end
+-- regGroups returns the aggregate groups of code in the promoters hash.
+local function regGroups(promoters, code)
+  return groupsOf(redis.call('HGET', promoters, code))
+end
 -- salesOf returns a promoter's all-time sales fields as a flat
 -- {name, value, …} list (visits left out), and its tickets and orders.
-local function salesOf(base, code)
-  local h = redis.call('HGETALL', base .. 'p:' .. code .. ':all')
+local function salesOf(code)
+  local pall = pallKeys[code]
+  if not pall then error('totals key of ' .. code .. ' not given') end
+  local h = redis.call('HGETALL', pall)
   local f, tickets, orders = {}, '0', 0
   for i = 1, #h, 2 do
     local name, v = h[i], h[i + 1]
@@ -61,102 +94,70 @@ local function salesOf(base, code)
   end
   return f, tickets, orders
 end
-local function setRank(base, g, code, tickets, orders)
-  redis.call('ZADD', pgKey(base, 'rank', g), flip(tickets), code)
+local function setRank(g, code, tickets, orders)
+  redis.call('ZADD', pgKey('rank', g), flip(tickets), code)
   if orders > 0 then
-    redis.call('SADD', pgKey(base, 'act', g), code)
+    redis.call('SADD', pgKey('act', g), code)
   else
-    redis.call('SREM', pgKey(base, 'act', g), code)
+    redis.call('SREM', pgKey('act', g), code)
   end
 end
-local function join(base, g, code, f, tickets, orders)
-  local sum = pgKey(base, 'sum', g)
+local function join(g, code, f, tickets, orders)
+  local sum = pgKey('sum', g)
   for i = 1, #f, 2 do
     redis.call('HINCRBY', sum, f[i], f[i + 1])
   end
-  redis.call('SADD', pgKey(base, 'mem', g), code)
-  setRank(base, g, code, tickets, orders)
+  redis.call('SADD', pgKey('mem', g), code)
+  setRank(g, code, tickets, orders)
 end
-local function dropGroup(base, g)
-  redis.call('DEL', pgKey(base, 'sum', g), pgKey(base, 'rank', g), pgKey(base, 'act', g), pgKey(base, 'mem', g))
+local function dropGroup(g)
+  redis.call('DEL', pgKey('sum', g), pgKey('rank', g), pgKey('act', g), pgKey('mem', g))
 end
-local function leave(base, g, code, f)
-  local sum = pgKey(base, 'sum', g)
+local function leave(g, code, f)
+  local sum = pgKey('sum', g)
   for i = 1, #f, 2 do
     redis.call('HINCRBY', sum, f[i], flip(f[i + 1]))
   end
-  redis.call('SREM', pgKey(base, 'mem', g), code)
-  redis.call('ZREM', pgKey(base, 'rank', g), code)
-  redis.call('SREM', pgKey(base, 'act', g), code)
-  if redis.call('SCARD', pgKey(base, 'mem', g)) == 0 then
-    dropGroup(base, g) -- only zeros are left
+  redis.call('SREM', pgKey('mem', g), code)
+  redis.call('ZREM', pgKey('rank', g), code)
+  redis.call('SREM', pgKey('act', g), code)
+  if redis.call('SCARD', pgKey('mem', g)) == 0 then
+    dropGroup(g) -- only zeros are left
   end
 end
 -- regMove moves code's all-time sales from the aggregate groups old to
 -- the groups new (lists from regGroups).
-local function regMove(base, code, old, new)
+local function regMove(code, old, new)
   local was, is = {}, {}
   for _, g in ipairs(old) do was[g] = true end
   for _, g in ipairs(new) do is[g] = true end
   local f, tickets, orders
   for g in pairs(was) do
     if not is[g] then
-      if not f then f, tickets, orders = salesOf(base, code) end
-      leave(base, g, code, f)
+      if not f then f, tickets, orders = salesOf(code) end
+      leave(g, code, f)
     end
   end
   for g in pairs(is) do
     if not was[g] then
-      if not f then f, tickets, orders = salesOf(base, code) end
-      join(base, g, code, f, tickets, orders)
+      if not f then f, tickets, orders = salesOf(code) end
+      join(g, code, f, tickets, orders)
     end
-  end
-end
--- rankOrder adds (sign 1) or removes (sign -1) one order's figures to the
--- aggregate groups of promoter p, after apply changed p's own totals.
-local function rankOrder(base, p, sign, t, x, r, c)
-  local gs = regGroups(base, p)
-  if #gs == 0 then return end
-  local v = redis.call('HMGET', base .. 'p:' .. p .. ':all', 'tickets', 'orders')
-  local tickets, orders = v[1] or '0', tonumber(v[2] or '0') or 0
-  local function s(n)
-    if sign > 0 then return n end
-    return flip(n)
-  end
-  for _, g in ipairs(gs) do
-    local sum = pgKey(base, 'sum', g)
-    redis.call('HINCRBY', sum, 'excluded', s(x))
-    if t ~= '0' then -- an order with no primary tickets counts excluded only
-      redis.call('HINCRBY', sum, 'orders', sign)
-      redis.call('HINCRBY', sum, 'tickets', s(t))
-      if r ~= '0' then
-        redis.call('HINCRBY', sum, 'rev:' .. c, s(r))
-      end
-    end
-    setRank(base, g, p, tickets, orders)
   end
 end
 `
 
 // linksScript answers Links(event): the links of the event's index set
-// (one HMGET per 1,000 ids, so the Lua stack stays small). The first call
-// on a store without <base>links:indexed indexes the links saved before
-// the index existed, then sets it.
+// (one HMGET per 1,000 ids, so the Lua stack stays small). On a store
+// without <base>links:indexed (links saved before the index existed) it
+// replies -2 and writes nothing: the caller indexes them (indexLinksScript)
+// and calls again.
 //
 //	KEYS[1] <base>links:ev:<event>, KEYS[2] <base>links,
 //	KEYS[3] <base>links:indexed
 var linksScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[3]) == 0 then
-  -- index the links saved before the index existed (once)
-  local base = string.sub(KEYS[2], 1, -#'links' - 1)
-  local all = redis.call('HGETALL', KEYS[2])
-  for i = 1, #all, 2 do
-    local ok, l = pcall(cjson.decode, all[i + 1])
-    if ok and type(l) == 'table' and type(l.event) == 'string' then
-      redis.call('SADD', base .. 'links:ev:' .. l.event, all[i])
-    end
-  end
-  redis.call('SET', KEYS[3], '1')
+  return -2
 end
 local ids = redis.call('SMEMBERS', KEYS[1])
 local out = {}
@@ -169,38 +170,78 @@ end
 return out
 `)
 
-// saveLinkScript stores a link and moves it between the events' index
-// sets when its event changed.
+// indexLinksScript indexes the links the caller read, each under the event
+// it read, then sets <base>links:indexed. A link whose stored event is no
+// longer the one read, or one saved since the read, was indexed by
+// SaveLink, which keeps the index whether or not the marker is set.
 //
-//	KEYS[1] <base>links
-//	ARGV    base, id, JSON, event
-var saveLinkScript = redis.NewScript(`
-local base, id = ARGV[1], ARGV[2]
-local old = redis.call('HGET', KEYS[1], id)
-if old then
-  local ok, l = pcall(cjson.decode, old)
-  if ok and type(l) == 'table' and type(l.event) == 'string' and l.event ~= ARGV[4] then
-    redis.call('SREM', base .. 'links:ev:' .. l.event, id)
+//	KEYS[1] <base>links, KEYS[2] <base>links:indexed, then
+//	        <base>links:ev:<event> of each pair
+//	ARGV    pairs of link id and event
+var indexLinksScript = redis.NewScript(`
+for i = 1, #ARGV, 2 do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v then
+    local ok, l = pcall(cjson.decode, v)
+    if ok and type(l) == 'table' and l.event == ARGV[i + 1] then
+      redis.call('SADD', KEYS[2 + (i + 1) / 2], ARGV[i])
+    end
   end
 end
-redis.call('HSET', KEYS[1], id, ARGV[3])
-redis.call('SADD', base .. 'links:ev:' .. ARGV[4], id)
+redis.call('SET', KEYS[2], '1')
 return 1
 `)
 
-// deleteLinkScript removes a link and its entry in its event's index set.
-//
-//	KEYS[1] <base>links
-//	ARGV    base, id
-var deleteLinkScript = redis.NewScript(`
-local old = redis.call('HGET', KEYS[1], ARGV[2])
-if not old then return 0 end
-local ok, l = pcall(cjson.decode, old)
-if ok and type(l) == 'table' and type(l.event) == 'string' then
-  redis.call('SREM', ARGV[1] .. 'links:ev:' .. l.event, ARGV[2])
+// linkEvent is the event of a stored link's JSON (” when it has none).
+const linkEventLua = `
+local function linkEvent(js)
+  local ok, l = pcall(cjson.decode, js)
+  if ok and type(l) == 'table' and type(l.event) == 'string' then return l.event end
+  return ''
 end
-redis.call('HDEL', KEYS[1], ARGV[2])
-return 1
+`
+
+// saveLinkScript stores a link and moves it between the events' index
+// sets when its event changed. The caller names the index set of the
+// event it believes the stored link has (ARGV[4], "" for none or the new
+// event); if the stored link's event is another, the script writes
+// nothing and replies {-2, event} so the caller calls again with its key.
+//
+//	KEYS[1] <base>links, KEYS[2] <base>links:ev:<event>, and when
+//	        ARGV[4] is not "" KEYS[3] <base>links:ev:<ARGV[4]>
+//	ARGV    id, JSON, event, old event
+var saveLinkScript = redis.NewScript(linkEventLua + `
+local id, ev = ARGV[1], ARGV[3]
+local old = redis.call('HGET', KEYS[1], id)
+local oldEv = ''
+if old then oldEv = linkEvent(old) end
+if oldEv ~= '' and oldEv ~= ev then
+  if oldEv ~= ARGV[4] then return {-2, oldEv} end
+  redis.call('SREM', KEYS[3], id)
+end
+redis.call('HSET', KEYS[1], id, ARGV[2])
+redis.call('SADD', KEYS[2], id)
+return {1}
+`)
+
+// deleteLinkScript removes a link and its entry in its event's index set.
+// The caller names the index set of the event it believes the link has
+// (ARGV[2], "" for none); if the stored link's event is another, the
+// script writes nothing and replies {-2, event}.
+//
+//	KEYS[1] <base>links, and when ARGV[2] is not "" KEYS[2]
+//	        <base>links:ev:<ARGV[2]>
+//	ARGV    id, event
+var deleteLinkScript = redis.NewScript(linkEventLua + `
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old then return {0} end
+local ev = linkEvent(old)
+if ev ~= ARGV[2] then return {-2, ev} end
+if ev ~= '' then
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return {1}
 `)
 
 // rebuildRankScript recomputes every group aggregate from the registry and
@@ -211,23 +252,40 @@ return 1
 // starts from scratch, so it is right either way. Its cost grows with the
 // number of promoters (it runs once).
 //
-//	KEYS[1] <base>promoters, KEYS[2] <base>groups, KEYS[3] <base>pg:ready
+// The caller read the registry version, the promoters and the groups set
+// first and names the keys of every promoter and group they hold (rankLib);
+// if the version or the groups set changed since, the script writes
+// nothing and replies -2.
+//
+//	KEYS[1] <base>promoters, KEYS[2] <base>groups, KEYS[3] <base>pg:ready,
+//	KEYS[4] <base>regver, then rankLib's keys
+//	ARGV    rankLib's map, registry version read, the groups read
 var rebuildRankScript = redis.NewScript(rankLib + `
-local base = string.sub(KEYS[1], 1, -#'promoters' - 1)
 if redis.call('EXISTS', KEYS[3]) == 1 then
   return 0
+end
+if (redis.call('GET', KEYS[4]) or '0') ~= ARGV[1] or redis.call('SCARD', KEYS[2]) ~= #ARGV - 1 then
+  return -2
+end
+for i = 2, #ARGV do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then return -2 end
 end
 local codes = redis.call('HKEYS', KEYS[1])
 local memberOf = {}
 local drop = {['']= true}
-for _, g in ipairs(redis.call('SMEMBERS', KEYS[2])) do drop[g] = true end
+for i = 2, #ARGV do drop[ARGV[i]] = true end
 for i, code in ipairs(codes) do
-  memberOf[i] = regGroups(base, code)
+  if not pallKeys[code] then return -2 end
+  memberOf[i] = regGroups(KEYS[1], code)
   for _, g in ipairs(memberOf[i]) do drop[g] = true end
 end
-for g in pairs(drop) do dropGroup(base, g) end
+local all = {}
+for g in pairs(drop) do all[#all + 1] = g end
+if not covers(all) then return -2 end
+-- nothing was written above this line
+for g in pairs(drop) do dropGroup(g) end
 for i, code in ipairs(codes) do
-  regMove(base, code, {}, memberOf[i])
+  regMove(code, {}, memberOf[i])
 end
 redis.call('SET', KEYS[3], '1')
 return 1

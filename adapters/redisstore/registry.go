@@ -38,8 +38,13 @@ func (s *Store) regKeys() (promoters, promos, groups, regver string) {
 // unknown groups are added to the registry. A promo code owned by another
 // promoter wraps ErrConflict and nothing is saved. Replacing a
 // promoter releases the promo codes it no longer lists. A zero Created is
-// kept from the promoter being replaced, else set to Options.Now. One
-// script, one round trip (two when Created is zero).
+// kept from the promoter being replaced, else set to Options.Now.
+//
+// The script is given the keys of the group aggregates of both the new
+// registration and the stored one, so it needs the stored one: with a zero
+// Created, one HGET then the script (two round trips); else the script
+// first assumes a new promoter (one round trip) and, replacing one, is
+// sent again with the stored registration it replied (two).
 func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
 	np, err := p.Normalize()
 	if err != nil {
@@ -47,37 +52,53 @@ func (s *Store) SavePromoter(ctx context.Context, p tracklink.Promoter) error {
 	}
 	code := np.Code
 	kp, kpc, kg, kv := s.regKeys()
+	var read string // the stored registration the keys are named from
 	if np.Created.IsZero() {
-		old, ok, err := s.Promoter(ctx, code)
-		if err != nil {
-			return err
+		read, err = s.rdb.HGet(ctx, kp, code).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return s.wrap("save promoter", err)
 		}
-		if ok {
+		np.Created = s.opts.Now()
+		if read != "" {
+			var old tracklink.Promoter
+			if err := json.Unmarshal([]byte(read), &old); err != nil {
+				return s.wrap("save promoter", fmt.Errorf("decode stored promoter: %w", err))
+			}
 			np.Created = old.Created
-		} else {
-			np.Created = s.opts.Now()
 		}
 	}
 	body, err := json.Marshal(np)
 	if err != nil {
 		return s.wrap("save promoter", err)
 	}
-	args := make([]any, 0, 3+len(np.PromoCodes)+len(np.Groups))
-	args = append(args, code, body, len(np.PromoCodes))
-	for _, pc := range np.PromoCodes {
-		args = append(args, pc)
+	for range maxCASRetries {
+		groups := regGroups(string(body))
+		if read != "" {
+			groups = append(groups, regGroups(read)...)
+		}
+		m, keys := s.rankKeys([]string{kp, kpc, kg, kv}, []string{code}, groups)
+		args := make([]any, 0, 5+len(np.PromoCodes)+len(np.Groups))
+		args = append(args, m, code, body, read, len(np.PromoCodes))
+		for _, pc := range np.PromoCodes {
+			args = append(args, pc)
+		}
+		for _, g := range np.Groups {
+			args = append(args, g)
+		}
+		res, err := savePromoterScript.Run(ctx, s.rdb, keys, args...).Slice()
+		if err != nil {
+			return s.wrap("save promoter", err)
+		}
+		if len(res) == 2 && res[0] == int64(-2) {
+			read = str(res[1])
+			continue
+		}
+		if len(res) >= 3 && res[0] == int64(0) {
+			return fmt.Errorf("redisstore: save promoter: %w: promo code %q belongs to promoter %q", ErrConflict, res[1], res[2])
+		}
+		return nil
 	}
-	for _, g := range np.Groups {
-		args = append(args, g)
-	}
-	res, err := savePromoterScript.Run(ctx, s.rdb, []string{kp, kpc, kg, kv}, args...).Slice()
-	if err != nil {
-		return s.wrap("save promoter", err)
-	}
-	if len(res) >= 3 && res[0] == int64(0) {
-		return fmt.Errorf("redisstore: save promoter: %w: promo code %q belongs to promoter %q", ErrConflict, res[1], res[2])
-	}
-	return nil
+	return s.wrap("save promoter", errors.New("the promoter kept changing; try again"))
 }
 
 // Promoter returns the promoter with code (case-insensitive); ok is false
@@ -230,9 +251,14 @@ func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edi
 		if err != nil {
 			return s.wrap(op, err)
 		}
-		args := []any{script, from, to, version}
+		args := []any{"", script, from, to, version}
 		found := isMember.Val()
+		var codes, groups []string
+		if from != "" {
+			groups = append(groups, from)
+		}
 		for i := range ps {
+			before := aggregateGroups(ps[i].Groups)
 			if !edit(&ps[i]) {
 				continue
 			}
@@ -242,11 +268,15 @@ func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edi
 				return s.wrap(op, err)
 			}
 			args = append(args, ps[i].Code, body)
+			codes = append(codes, ps[i].Code)
+			groups = append(append(groups, before...), aggregateGroups(ps[i].Groups)...)
 		}
 		if script == "rename" && !found {
 			return nil
 		}
-		ok, err := groupScript.Run(ctx, s.rdb, []string{kp, kg, kv}, args...).Int()
+		m, keys := s.rankKeys([]string{kp, kg, kv}, codes, groups)
+		args[0] = m
+		ok, err := groupScript.Run(ctx, s.rdb, keys, args...).Int()
 		if err != nil {
 			return s.wrap(op, err)
 		}
@@ -257,14 +287,31 @@ func (s *Store) editGroups(ctx context.Context, op, script, from, to string, edi
 	return s.wrap(op, errors.New("registry kept changing; try again"))
 }
 
+// aggregateGroups returns the aggregate groups of a registered promoter
+// in groups: "" followed by the non-empty names (see regGroups).
+func aggregateGroups(groups []string) []string {
+	gs := []string{""}
+	for _, g := range groups {
+		if g != "" {
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
 // SaveLink creates or replaces the campaign link with l.ID, as
-// tracklink.Link.Normalize makes it (else the error wraps ErrInvalid). A zero Created is kept from the link being
-// replaced, else set to Options.Now.
+// tracklink.Link.Normalize makes it (else the error wraps ErrInvalid). A
+// zero Created is kept from the link being replaced, else set to
+// Options.Now. One script (one round trip, plus one HGET when Created is
+// zero); moving a stored link to another event costs one more script
+// unless Created was zero, as the script is given the index set of the
+// link's stored event.
 func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
 	l, err := l.Normalize()
 	if err != nil {
 		return fmt.Errorf("%w: save link: %w", ErrInvalid, err)
 	}
+	oldEvent := ""
 	if l.Created.IsZero() {
 		old, ok, err := s.Link(ctx, l.ID)
 		if err != nil {
@@ -272,6 +319,7 @@ func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
 		}
 		if ok {
 			l.Created = old.Created
+			oldEvent = old.Event
 		} else {
 			l.Created = s.opts.Now()
 		}
@@ -280,10 +328,25 @@ func (s *Store) SaveLink(ctx context.Context, l tracklink.Link) error {
 	if err != nil {
 		return s.wrap("save link", err)
 	}
-	if err := saveLinkScript.Run(ctx, s.rdb, []string{s.orderBase + "links"}, s.orderBase, l.ID, body, l.Event).Err(); err != nil {
-		return s.wrap("save link", err)
+	for range maxCASRetries {
+		keys := []string{s.linksKey(), s.linkEventKey(l.Event)}
+		if oldEvent == l.Event {
+			oldEvent = ""
+		}
+		if oldEvent != "" {
+			keys = append(keys, s.linkEventKey(oldEvent))
+		}
+		res, err := saveLinkScript.Run(ctx, s.rdb, keys, l.ID, body, l.Event, oldEvent).Slice()
+		if err != nil {
+			return s.wrap("save link", err)
+		}
+		if len(res) == 2 && res[0] == int64(-2) {
+			oldEvent = str(res[1])
+			continue
+		}
+		return nil
 	}
-	return nil
+	return s.wrap("save link", errors.New("the link kept changing; try again"))
 }
 
 // Link returns the campaign link with id. One HGET.
@@ -291,7 +354,7 @@ func (s *Store) Link(ctx context.Context, id string) (tracklink.Link, bool, erro
 	if !tracklink.ValidLinkID(id) {
 		return tracklink.Link{}, false, nil
 	}
-	b, err := s.rdb.HGet(ctx, s.orderBase+"links", id).Bytes()
+	b, err := s.rdb.HGet(ctx, s.linksKey(), id).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return tracklink.Link{}, false, nil
 	}
@@ -330,15 +393,30 @@ func (s *Store) Links(ctx context.Context, event string) ([]tracklink.Link, erro
 }
 
 // DeleteLink removes a campaign link; its figures stay with its
-// utm_source. Deleting a missing link is not an error. One HDEL.
+// utm_source. Deleting a missing link is not an error. One script for a
+// missing link; two for a stored one (the first replies its event, whose
+// index set the second is given).
 func (s *Store) DeleteLink(ctx context.Context, id string) error {
 	if !tracklink.ValidLinkID(id) {
 		return nil
 	}
-	if err := deleteLinkScript.Run(ctx, s.rdb, []string{s.orderBase + "links"}, s.orderBase, id).Err(); err != nil {
-		return s.wrap("delete link", err)
+	event := ""
+	for range maxCASRetries {
+		keys := []string{s.linksKey()}
+		if event != "" {
+			keys = append(keys, s.linkEventKey(event))
+		}
+		res, err := deleteLinkScript.Run(ctx, s.rdb, keys, id, event).Slice()
+		if err != nil {
+			return s.wrap("delete link", err)
+		}
+		if len(res) == 2 && res[0] == int64(-2) {
+			event = str(res[1])
+			continue
+		}
+		return nil
 	}
-	return nil
+	return s.wrap("delete link", errors.New("the link kept changing; try again"))
 }
 
 // set sorts and deduplicates s in place; nil when empty.

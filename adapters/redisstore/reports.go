@@ -98,12 +98,11 @@ func (s *Store) EventTraffic(ctx context.Context, event, from, to string) ([]tra
 		return nil, invalid(op, "event slug %q is not [a-z0-9-]{1,64}", clip(event))
 	}
 	tag := s.eventTag(event)
-	obase := s.orderBase + "ev:" + event
 	sum := make(map[string]*tracklink.Counts)
 	if from == "" && to == "" {
 		pipe := s.rdb.Pipeline()
 		v := pipe.HGetAll(ctx, tag+":v:all")
-		o := pipe.HGetAll(ctx, obase+":all")
+		o := pipe.HGetAll(ctx, s.eventOrderKey(event, "all"))
 		if _, err := pipe.Exec(ctx); err != nil {
 			return nil, s.wrap(op, err)
 		}
@@ -123,7 +122,7 @@ func (s *Store) EventTraffic(ctx context.Context, event, from, to string) ([]tra
 		} else {
 			pipe := s.rdb.Pipeline()
 			v := pipe.SMembers(ctx, tag+":days")
-			o := pipe.SMembers(ctx, obase+":days")
+			o := pipe.SMembers(ctx, s.eventOrderKey(event, "days"))
 			if _, err := pipe.Exec(ctx); err != nil {
 				return nil, s.wrap(op, err)
 			}
@@ -138,7 +137,7 @@ func (s *Store) EventTraffic(ctx context.Context, event, from, to string) ([]tra
 			vs[i] = pipe.HGetAll(ctx, tag+":v:"+d)
 		}
 		for i, d := range odays {
-			os[i] = pipe.HGetAll(ctx, obase+":d:"+d)
+			os[i] = pipe.HGetAll(ctx, s.eventOrderKey(event, "d:"+d))
 		}
 		if len(vs)+len(os) > 0 {
 			if _, err := pipe.Exec(ctx); err != nil {
@@ -179,7 +178,6 @@ func (s *Store) EventDays(ctx context.Context, event, from, to string) ([]trackl
 		return nil, err
 	}
 	tag := s.eventTag(event)
-	obase := s.orderBase + "ev:" + event + ":d:"
 	out := make([]tracklink.DayCounts, n)
 	pipe := s.rdb.Pipeline()
 	vs := make([]*redis.StringSliceCmd, n)
@@ -187,7 +185,7 @@ func (s *Store) EventDays(ctx context.Context, event, from, to string) ([]trackl
 	for i := range out {
 		out[i].Day = tracklink.Day(start.AddDate(0, 0, i))
 		vs[i] = pipe.HVals(ctx, tag+":v:"+out[i].Day)
-		os[i] = pipe.HGetAll(ctx, obase+out[i].Day)
+		os[i] = pipe.HGetAll(ctx, s.eventOrderKey(event, "d:"+out[i].Day))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.wrap(op, err)
@@ -231,9 +229,8 @@ func (s *Store) PromoterStats(ctx context.Context, codes []string) ([]tracklink.
 	all := make([]*redis.MapStringStringCmd, len(out))
 	evs := make([]*redis.MapStringStringCmd, len(out))
 	for i := range out {
-		pk := s.orderBase + "p:" + out[i].Code
-		all[i] = pipe.HGetAll(ctx, pk+":all")
-		evs[i] = pipe.HGetAll(ctx, pk+":ev")
+		all[i] = pipe.HGetAll(ctx, s.promoterKey(out[i].Code, "all"))
+		evs[i] = pipe.HGetAll(ctx, s.promoterKey(out[i].Code, "ev"))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.wrap(op, err)
@@ -275,13 +272,12 @@ func (s *Store) PromoterDays(ctx context.Context, code, from, to string) ([]trac
 	if err != nil {
 		return nil, err
 	}
-	pk := s.orderBase + "p:" + c + ":d:"
 	out := make([]tracklink.DayCounts, n)
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, n)
 	for i := range out {
 		out[i].Day = tracklink.Day(start.AddDate(0, 0, i))
-		cmds[i] = pipe.HGetAll(ctx, pk+out[i].Day)
+		cmds[i] = pipe.HGetAll(ctx, s.promoterKey(c, "d:"+out[i].Day))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.wrap(op, err)

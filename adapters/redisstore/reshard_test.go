@@ -20,10 +20,12 @@ import (
 // key by key as `redis-cli --cluster reshard` does (SETSLOT IMPORTING and
 // MIGRATING, MIGRATE … KEYS one key at a time, SETSLOT NODE), while orders
 // and refunds flow and are retried as a provider retries (every error,
-// until success). Scripts that meet the migration are refused whole
+// until success), while a promoter's groups and a link's event are edited
+// back and forth. Scripts that meet the migration are refused whole
 // (TRYAGAIN, or ASK and run on the new node), never half-applied: the
 // totals are exact afterwards, every order counted once and every refund
-// reversed once.
+// reversed once, and the group aggregates and link index sets match the
+// last edits.
 func TestReshardOrderSlot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a private Redis Cluster")
@@ -129,6 +131,32 @@ func TestReshardOrderSlot(t *testing.T) {
 		}
 	})
 
+	// registry edits while the slot moves: ana's groups and a link's event
+	// go back and forth, each Save re-sent with the stored data's keys
+	created := at.Add(-time.Hour)
+	const edits = 40
+	wg.Go(func() {
+		for i := range edits {
+			groups := []string{"crew"}
+			if i%2 == 1 {
+				groups = append(groups, "team")
+			}
+			p := tracklink.Promoter{Code: "ana", Name: "Ana", Groups: groups, Created: created}
+			retry("save promoter", func() error { return s.SavePromoter(ctx, p) })
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+	wg.Go(func() {
+		for i := range edits {
+			l := tracklink.Link{ID: "l1", Event: "ev-a", UTM: tracklink.UTM{Source: "ig"}, Created: created}
+			if i%2 == 1 {
+				l.Event = "ev-b"
+			}
+			retry("save link", func() error { return s.SaveLink(ctx, l) })
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+
 	// the migration, key by key
 	dstHost, dstPort, _ := strings.Cut(dst.Options().Addr, ":")
 	must := func(c *redis.Client, args ...any) {
@@ -208,6 +236,19 @@ func TestReshardOrderSlot(t *testing.T) {
 	}
 	if sum.Totals.Orders != wantAna.Orders || sum.Totals.Tickets != wantAna.Tickets || sum.Totals.Revenue["EUR"] != wantAna.Revenue["EUR"] {
 		t.Errorf("group crew %+v; want %d orders, %d tickets, %d EUR", sum.Totals, wantAna.Orders, wantAna.Tickets, wantAna.Revenue["EUR"])
+	}
+	// the last edits put ana in team and l1 on ev-b
+	team, err := s.PromoterSummary(ctx, "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if team.Promoters != 1 || team.Totals.Orders != wantAna.Orders || team.Totals.Tickets != wantAna.Tickets || team.Totals.Revenue["EUR"] != wantAna.Revenue["EUR"] {
+		t.Errorf("group team %+v; want 1 promoter, %d orders, %d tickets, %d EUR", team, wantAna.Orders, wantAna.Tickets, wantAna.Revenue["EUR"])
+	}
+	for ev, want := range map[string]int{"ev-a": 0, "ev-b": 1} {
+		if ls, err := s.Links(ctx, ev); err != nil || len(ls) != want {
+			t.Errorf("Links(%s): %d links, %v; want %d", ev, len(ls), err, want)
+		}
 	}
 	for i := range n {
 		a, ok, err := s.Attribution(ctx, orderOf(i).OrderID)

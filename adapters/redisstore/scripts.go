@@ -9,8 +9,9 @@ import (
 
 // The Lua scripts. On a Redis Cluster each script touches keys of a single
 // hash slot: a session's {s:<session>} hash, an event's {e:<event>} visit
-// counters, or the order side's {o} keys. The order-side scripts receive
-// every key they touch in KEYS, named in Go (see order_scripts.go): a
+// counters, or the order side's {o} keys. Every script receives every key
+// it touches in KEYS, named in Go by the Store's key-name methods (see
+// order_scripts.go for how keys that depend on stored data are named): a
 // Cluster moves a slot key by key, and a script that touched an undeclared
 // key mid-migration would fail half-way.
 //
@@ -36,16 +37,16 @@ local function countEvent(vday, vall, days, key, day, max, n)
   redis.call('HINCRBY', vall, key, n)
   redis.call('SADD', days, day)
 end
--- countPromoter counts n visits on a registered promoter's figures; an
--- unregistered code gets no keys of its own.
-local function countPromoter(obase, code, ev, day, n)
-  if redis.call('HEXISTS', obase .. 'promoters', code) == 0 then return 0 end
-  local pk = obase .. 'p:' .. code
-  redis.call('HINCRBY', pk .. ':all', 'visits', n)
-  redis.call('HINCRBY', pk .. ':ev', ev .. '|visits', n)
-  redis.call('HINCRBY', pk .. ':d:' .. day, 'visits', n)
-  redis.call('SADD', pk .. ':days', day)
-  redis.call('SADD', pk .. ':ed', ev .. ' ' .. day)
+-- countPromoter counts n visits on a registered promoter's figures, on
+-- the keys KEYS[i..i+5] (<base>promoters, <base>p:<code>:all, :ev,
+-- :d:<day>, :days, :ed); an unregistered code gets no keys of its own.
+local function countPromoter(i, code, ev, day, n)
+  if redis.call('HEXISTS', KEYS[i], code) == 0 then return 0 end
+  redis.call('HINCRBY', KEYS[i + 1], 'visits', n)
+  redis.call('HINCRBY', KEYS[i + 2], ev .. '|visits', n)
+  redis.call('HINCRBY', KEYS[i + 3], 'visits', n)
+  redis.call('SADD', KEYS[i + 4], day)
+  redis.call('SADD', KEYS[i + 5], ev .. ' ' .. day)
   return 1
 end
 `
@@ -63,8 +64,10 @@ end
 //	                               each followed by a space
 //	KEYS[2] <prefix>{e:<ev>}:v:<day>, KEYS[3] <prefix>{e:<ev>}:v:all,
 //	KEYS[4] <prefix>{e:<ev>}:days  (optional)
+//	KEYS[5..10] <base>promoters, <base>p:<code>:all, :ev, :d:<day>, :days,
+//	        :ed of the promoter code ARGV[8] (optional, with KEYS[2..4])
 //	ARGV    event, touch JSON, strength, model (0 last, 1 first touch),
-//	        ttl ms, day, key, promoter code ("" if none), order base,
+//	        ttl ms, day, key, promoter code ("" if none), unused,
 //	        max events, max marks per scope, max sources (<= 0: no cap)
 //
 // Every step is bounded whatever the session did before: the hash holds
@@ -75,8 +78,10 @@ end
 // counted that day. No command walks the hash.
 //
 // On a single node the promoter's figures are counted only when the
-// promoters hash (an {o} key built from the order base) has the code:
-// outside cluster mode a script may touch keys of any hash tag.
+// promoters hash has the code (outside cluster mode a script may touch
+// keys of any hash tag), and only on the keys given: when the session
+// keeps a touch of another promoter than ARGV[8], the reply names that
+// code and the caller counts it with promoterVisitScript.
 //
 // Reply {replaced, counted, key, promoter code[, current touch JSON when
 // not replaced]}.
@@ -151,8 +156,8 @@ if counted == 1 then
   redis.call('HSET', sk, 'm:' .. ev, marks)
   if #KEYS >= 4 then
     countEvent(KEYS[2], KEYS[3], KEYS[4], key, day, tonumber(ARGV[12]), 1)
-    if code ~= '' then
-      countPromoter(ARGV[9], code, ev, day, 1)
+    if code ~= '' and code == ARGV[8] and #KEYS >= 10 then
+      countPromoter(5, code, ev, day, 1)
     end
   end
 end
@@ -175,23 +180,33 @@ return 1
 
 // savePromoterScript replaces a promoter and its promo codes, refusing a
 // promo code that belongs to another promoter (reply {0, promo, owner}).
+// The caller names the group keys from the registration it read (ARGV[3],
+// "" for none) and the new one; if the stored registration is another,
+// the script writes nothing and replies {-2, stored JSON} ("" for none).
 //
 //	KEYS[1] <base>promoters  hash code → JSON
 //	KEYS[2] <base>promos     hash promo code → promoter code
 //	KEYS[3] <base>groups     set
 //	KEYS[4] <base>regver     registry version (bumped)
-//	ARGV    code, JSON, number of promo codes n, n promo codes, groups…
+//	then rankLib's keys: the code's totals, the groups of both
+//	registrations
+//	ARGV    rankLib's map, code, JSON, JSON read, number of promo codes
+//	        n, n promo codes, groups…
 var savePromoterScript = redis.NewScript(rankLib + `
 local code = ARGV[1]
-local base = string.sub(KEYS[1], 1, -#'promoters' - 1)
-local n = tonumber(ARGV[3])
-for i = 4, 3 + n do
+local n = tonumber(ARGV[4])
+local old = redis.call('HGET', KEYS[1], code)
+local before, after = groupsOf(old), groupsOf(ARGV[2])
+if (old or '') ~= ARGV[3] or not covers(before) or not covers(after) then
+  return {-2, old or ''}
+end
+for i = 5, 4 + n do
   local owner = redis.call('HGET', KEYS[2], ARGV[i])
   if owner and owner ~= code then
     return {0, ARGV[i], owner}
   end
 end
-local old = redis.call('HGET', KEYS[1], code)
+-- nothing was written above this line
 if old then
   local ok, p = pcall(cjson.decode, old)
   if ok and type(p) == 'table' and type(p.promo_codes) == 'table' then
@@ -202,39 +217,49 @@ if old then
     end
   end
 end
-local before = regGroups(base, code)
 redis.call('HSET', KEYS[1], code, ARGV[2])
-for i = 4, 3 + n do
+for i = 5, 4 + n do
   redis.call('HSET', KEYS[2], ARGV[i], code)
 end
-for i = 4 + n, #ARGV do
+for i = 5 + n, #ARGV do
   redis.call('SADD', KEYS[3], ARGV[i])
 end
-regMove(base, code, before, regGroups(base, code))
+regMove(code, before, after)
 redis.call('INCR', KEYS[4])
 return {1}
 `)
 
 // groupScript applies a group rename or deletion to the promoters read at
 // registry version ARGV[4], or does nothing (reply 0) if the registry
-// changed since.
+// changed since. Every registry write bumps the version, so the
+// registrations the caller named the group keys from are the stored ones.
 //
-//	KEYS[1] <base>promoters, KEYS[2] <base>groups, KEYS[3] <base>regver
-//	ARGV    op ("rename" or "delete"), from, to, version, then pairs of
-//	        promoter code and new JSON
+//	KEYS[1] <base>promoters, KEYS[2] <base>groups, KEYS[3] <base>regver,
+//	then rankLib's keys: each edited promoter's totals, the groups of its
+//	registration before and after, and the group from
+//	ARGV    rankLib's map, op ("rename" or "delete"), from, to, version,
+//	        then pairs of promoter code and new JSON
 var groupScript = redis.NewScript(rankLib + `
-local base = string.sub(KEYS[1], 1, -#'promoters' - 1)
 if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[4] then
   return 0
 end
+local moves = {}
 for i = 5, #ARGV, 2 do
-  local before = regGroups(base, ARGV[i])
+  local before, after = regGroups(KEYS[1], ARGV[i]), groupsOf(ARGV[i + 1])
+  if not covers(before) or not covers(after) then return 0 end
+  moves[#moves + 1] = {ARGV[i], before, after}
+end
+if ARGV[2] ~= '' and not covers({ARGV[2]}) then return 0 end
+-- nothing was written above this line
+for i = 5, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  regMove(base, ARGV[i], before, regGroups(base, ARGV[i]))
+end
+for _, m in ipairs(moves) do
+  regMove(m[1], m[2], m[3])
 end
 redis.call('SREM', KEYS[2], ARGV[2])
 if ARGV[2] ~= '' then
-  dropGroup(base, ARGV[2])
+  dropGroup(ARGV[2])
 end
 if ARGV[1] == 'rename' then
   redis.call('SADD', KEYS[2], ARGV[3])
@@ -244,34 +269,54 @@ return 1
 `)
 
 // deletePromoterScript removes a promoter and folds its sales figures into
-// the deleted promoter's, on the order side. The attributions it rewrites
-// were read and rewritten by the caller; if any changed since (or the
-// promoter has orders the caller did not see), it does nothing and replies
-// 0 so the caller reads again.
+// the deleted promoter's, on the order side. The caller read the
+// promoter's registration, order ids, (event, day) pairs and days, and
+// rewrote the attributions; if any of these changed since, the script
+// does nothing and replies 0 so the caller reads again.
 //
 // The caller folded the visit counters of the (event, day) pairs it read
-// first; the script also replies 0 when the promoter gained pairs since.
+// first.
 //
-//	KEYS[1] <base>promoters
-//	ARGV    base, code, deleted code, size of the order set read, size of
-//	        the pair set read, then triples of order id, JSON read (""
-//	        when missing), JSON rewritten
+//	KEYS[1] <base>promoters, KEYS[2] <base>promos, KEYS[3] <base>regver,
+//	KEYS[4..8] <base>p:<code>:all, :ev, :orders, :days, :ed; then
+//	<base>o:<id> of each order id; then <base>ev:<e>:d:<d>, ev:<e>:all,
+//	ev:<e>:keys of each pair; then <base>p:<code>:d:<d> of each day;
+//	then rankLib's keys (the code's totals, its registration's groups)
+//	ARGV    rankLib's map, code, deleted code, registration JSON read (""
+//	        for none), number of order ids, of pairs, of days; then
+//	        triples of order id, JSON read ("" when missing), JSON
+//	        rewritten; then the pairs; then the days
 var deletePromoterScript = redis.NewScript(rankLib + `
-local base, code, del = ARGV[1], ARGV[2], ARGV[3]
-local pk = base .. 'p:' .. code
-if redis.call('SCARD', pk .. ':orders') ~= tonumber(ARGV[4]) or
-  redis.call('SCARD', pk .. ':ed') ~= tonumber(ARGV[5]) then
+local code, del, reg = ARGV[1], ARGV[2], ARGV[3]
+local nid, ned, nday = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local ai, ae, ad = 7, 7 + 3 * nid, 7 + 3 * nid + ned
+local ko, ke, kd = 8, 8 + nid, 8 + nid + 3 * ned
+if (redis.call('HGET', KEYS[1], code) or '') ~= reg or
+  redis.call('SCARD', KEYS[6]) ~= nid or redis.call('SCARD', KEYS[8]) ~= ned or
+  redis.call('SCARD', KEYS[7]) ~= nday then
   return 0
 end
-for i = 6, #ARGV, 3 do
-  if (redis.call('HGET', base .. 'o:' .. ARGV[i], 'a') or '') ~= ARGV[i + 1] then
+for j = 1, nid do
+  local i = ai + 3 * (j - 1)
+  if redis.call('SISMEMBER', KEYS[6], ARGV[i]) == 0 or
+    (redis.call('HGET', KEYS[ko + j], 'a') or '') ~= ARGV[i + 1] then
     return 0
   end
 end
+for j = 1, ned do
+  if redis.call('SISMEMBER', KEYS[8], ARGV[ae + j - 1]) == 0 then return 0 end
+end
+for j = 1, nday do
+  if redis.call('SISMEMBER', KEYS[7], ARGV[ad + j - 1]) == 0 then return 0 end
+end
+local groups = groupsOf(reg)
+if not covers(groups) then return 0 end
+-- nothing was written above this line
 local src, dst = 'promoter|' .. code, 'promoter|' .. del
-for i = 6, #ARGV, 3 do
+for j = 1, nid do
+  local i = ai + 3 * (j - 1)
   if ARGV[i + 1] ~= '' then
-    local o = base .. 'o:' .. ARGV[i]
+    local o = KEYS[ko + j]
     redis.call('HSET', o, 'a', ARGV[i + 2], 'p', '')
     -- its figures move with the fold only when they count under the code
     if redis.call('HGET', o, 'k') == src then
@@ -279,8 +324,8 @@ for i = 6, #ARGV, 3 do
     end
   end
 end
-regMove(base, code, regGroups(base, code), {})
-local fields = redis.call('HKEYS', pk .. ':all')
+regMove(code, groups, {})
+local fields = redis.call('HKEYS', KEYS[4])
 local function fold(h)
   for _, f in ipairs(fields) do
     local v = redis.call('HGET', h, src .. '|' .. f)
@@ -291,36 +336,33 @@ local function fold(h)
   end
 end
 local evs = {}
-for _, ed in ipairs(redis.call('SMEMBERS', pk .. ':ed')) do
-  local sp = string.find(ed, ' ', 1, true)
-  local e = string.sub(ed, 1, sp - 1)
-  fold(base .. 'ev:' .. e .. ':d:' .. string.sub(ed, sp + 1))
-  if not evs[e] then
-    evs[e] = true
-    fold(base .. 'ev:' .. e .. ':all')
-    local ks = base .. 'ev:' .. e .. ':keys'
-    if redis.call('SREM', ks, src) == 1 then
-      redis.call('SADD', ks, dst)
+for j = 1, ned do
+  local k = ke + 3 * (j - 1)
+  fold(KEYS[k + 1])
+  if not evs[KEYS[k + 2]] then
+    evs[KEYS[k + 2]] = true
+    fold(KEYS[k + 2])
+    if redis.call('SREM', KEYS[k + 3], src) == 1 then
+      redis.call('SADD', KEYS[k + 3], dst)
     end
   end
 end
-for _, d in ipairs(redis.call('SMEMBERS', pk .. ':days')) do
-  redis.call('DEL', pk .. ':d:' .. d)
+for j = 1, nday do
+  redis.call('DEL', KEYS[kd + j])
 end
-redis.call('DEL', pk .. ':all', pk .. ':ev', pk .. ':orders', pk .. ':days', pk .. ':ed')
-local old = redis.call('HGET', KEYS[1], code)
-if old then
-  local ok, p = pcall(cjson.decode, old)
+redis.call('DEL', KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+if reg ~= '' then
+  local ok, p = pcall(cjson.decode, reg)
   if ok and type(p) == 'table' and type(p.promo_codes) == 'table' then
     for _, pc in ipairs(p.promo_codes) do
-      if redis.call('HGET', base .. 'promos', pc) == code then
-        redis.call('HDEL', base .. 'promos', pc)
+      if redis.call('HGET', KEYS[2], pc) == code then
+        redis.call('HDEL', KEYS[2], pc)
       end
     end
   end
   redis.call('HDEL', KEYS[1], code)
 end
-redis.call('INCR', base .. 'regver')
+redis.call('INCR', KEYS[3])
 return 1
 `)
 

@@ -159,7 +159,9 @@ func touchPromoter(t tracklink.Touch) (string, bool) {
 // nowhere (tracklink.Compose counts it on the ledger).
 //
 // On a single node or Sentinel (a *redis.Client) this is one EVALSHA: one
-// round trip, one atomic step. On a Cluster the session and the event's
+// round trip, one atomic step (a second script counts the promoter's
+// visit when the session keeps an earlier touch of another promoter than
+// st's, as the script is given the keys of st's promoter only). On a Cluster the session and the event's
 // counters live in different slots, so Stamp runs the session script, then,
 // only when a visit is newly counted, one pipeline that counts it on the
 // event (and on the promoter for a promoter touch): two round trips for a
@@ -186,11 +188,22 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 			return tracklink.StampResult{}, s.wrap("stamp", fmt.Errorf("decode stored touch: %w", err))
 		}
 	}
-	if s.split && !st.MarkOnly && out.Counted {
+	if !st.MarkOnly && out.Counted {
 		curKey, _ := res[2].(string)
 		curCode, _ := res[3].(string)
-		if err := execScripts(ctx, s.rdb, s.countCalls(nil, t.Event, day, curKey, curCode, 1)); err != nil {
-			return out, s.wrap("stamp", err)
+		var calls []scriptCall
+		switch {
+		case s.split:
+			calls = s.countCalls(nil, t.Event, day, curKey, curCode, 1)
+		case curCode != "" && curCode != t.PromoterCode():
+			// the session keeps another promoter's touch than the one
+			// whose keys the script was given
+			calls = s.promoterVisitCall(nil, t.Event, day, curCode, 1)
+		}
+		if len(calls) > 0 {
+			if err := execScripts(ctx, s.rdb, calls); err != nil {
+				return out, s.wrap("stamp", err)
+			}
 		}
 	}
 	return out, nil
@@ -223,8 +236,11 @@ func (s *Store) stampCall(st tracklink.Stamp) (scriptCall, tracklink.Touch, erro
 	} else {
 		tag := s.eventTag(t.Event)
 		keys = []string{s.sessionKey(st.Session), tag + ":v:" + day, tag + ":v:all", tag + ":days"}
+		if code != "" {
+			keys = append(keys, s.promoterVisitKeys(code, day)...)
+		}
 	}
-	return scriptCall{stampScript, keys, []any{t.Event, body, int(t.Strength()), model, ttl, day, key, code, s.orderBase,
+	return scriptCall{stampScript, keys, []any{t.Event, body, int(t.Strength()), model, ttl, day, key, code, "",
 		MaxSessionEvents, tracklink.MaxEventMarks, s.opts.maxSources()}}, t, nil
 }
 
@@ -237,12 +253,23 @@ func (s *Store) countCalls(calls []scriptCall, event, day, key, code string, n i
 	tag := s.eventTag(event)
 	calls = append(calls, scriptCall{countScript, []string{tag + ":v:" + day, tag + ":v:all", tag + ":days"}, []any{key, day, s.opts.maxSources(), n}})
 	if code != "" {
-		pk := s.orderBase + "p:" + code
-		calls = append(calls, scriptCall{promoterVisitScript,
-			[]string{s.orderBase + "promoters", pk + ":all", pk + ":ev", pk + ":d:" + day, pk + ":days", pk + ":ed"},
-			[]any{code, event, day, n}})
+		calls = s.promoterVisitCall(calls, event, day, code, n)
 	}
 	return calls
+}
+
+// promoterVisitKeys returns the keys a promoter's visits count on:
+// <base>promoters, then its p:<code>:all, :ev, :d:<day>, :days and :ed.
+func (s *Store) promoterVisitKeys(code, day string) []string {
+	kp, _, _, _ := s.regKeys()
+	return []string{kp, s.promoterKey(code, "all"), s.promoterKey(code, "ev"), s.promoterKey(code, "d:"+day),
+		s.promoterKey(code, "days"), s.promoterKey(code, "ed")}
+}
+
+// promoterVisitCall appends the script that counts n visits of a
+// registered promoter code on event's day.
+func (s *Store) promoterVisitCall(calls []scriptCall, event, day, code string, n int64) []scriptCall {
+	return append(calls, scriptCall{promoterVisitScript, s.promoterVisitKeys(code, day), []any{code, event, day, n}})
 }
 
 // CountVisits counts visits a separate session store decided on
