@@ -138,7 +138,8 @@
 //	413 Content Too Large   body over Config.MaxBodyBytes (default 1 MiB)
 //	415 Unsupported Media   Content-Type is not application/json
 //	500 Internal Error      the order is committed but a hook failed
-//	503 Unavailable         the store failed or timed out (Retry-After: 30)
+//	503 Unavailable         the store failed or timed out, or another delivery of
+//	                        the same order is running its hook (Retry-After: 30)
 //
 // # Retries
 //
@@ -154,6 +155,12 @@
 //     the owed hook again, so hooks run at least once per order: make
 //     them idempotent by order id. Hook errors go to Hooks.OnError too
 //     (wrapping ErrHookFailed).
+//   - 503 for a held hook: a delivery claims the outbox entry
+//     (Ledger.ClaimHook, Config.HookLease, default 30 s) before running
+//     it, so concurrent duplicates of one order run each hook once; a
+//     duplicate that finds the hook held answers 503 and the provider
+//     comes back, to find it done, or, if the holder crashed, to run it
+//     once the lease has run out.
 //   - 400 and 401 are retried by the provider as well, but a retry of the
 //     same bytes fails the same way: fix the sender or the secret, then
 //     redeliver from the provider's dashboard.
