@@ -20,6 +20,7 @@ import (
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 )
 
@@ -128,7 +129,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		rdb := benchRedis(b)
 		prefix := randPrefix("mw")
 		cleanupPrefix(b, rdb, prefix)
-		h := newMW(b, redisstore.New(rdb, redisstore.Options{Prefix: prefix})).Handler(okHandler)
+		h := newMW(b, redisstoretest.New(rdb, redisstore.Options{Prefix: prefix})).Handler(okHandler)
 		req := landing("/events/summer-fest?promoter=ana")
 		req.AddCookie(cookieFor(b, h))
 		rt := redistest.CountRoundTrips(rdb)

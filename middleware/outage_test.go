@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/middleware"
 )
@@ -67,7 +68,7 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 			defer rdb.Close()
 			counter := redistest.CountRoundTrips(rdb)
 			var errs atomic.Int64
-			mw := newMW(t, redisstore.New(rdb, redisstore.Options{Prefix: "tracklinktest-outage:"}), func(c *middleware.Config) {
+			mw := newMW(t, redisstoretest.New(rdb, redisstore.Options{Prefix: "tracklinktest-outage:"}), func(c *middleware.Config) {
 				c.StoreTimeout = 30 * time.Millisecond
 				c.BreakerThreshold = 3
 				c.BreakerCooldown = time.Hour

@@ -14,6 +14,7 @@ import (
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/report"
 )
@@ -112,7 +113,7 @@ func BenchmarkDashboard(b *testing.B) {
 			rdb, _ := redistest.Client(b)
 			// Populating sends 64 writers at once.
 			rdb.Options().PoolSize = 128
-			return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(b, rdb)})
+			return redisstoretest.New(rdb, redisstore.Options{Prefix: redistest.Prefix(b, rdb)})
 		}},
 	}
 	for _, st := range stores {

@@ -17,6 +17,7 @@ import (
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/pgtest"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/report"
 )
@@ -113,11 +114,11 @@ func stores(t *testing.T) map[string]func(t *testing.T) fullStore {
 		"memstore": func(t *testing.T) fullStore { return memstore.New() },
 		"redis": func(t *testing.T) fullStore {
 			rdb, _ := redistest.Client(t)
-			return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
+			return redisstoretest.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
 		},
 		"cluster": func(t *testing.T) fullStore {
 			rdb := redistest.Cluster(t)
-			return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
+			return redisstoretest.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
 		},
 		// the ledger on PostgreSQL behind memstore sessions
 		"postgres": func(t *testing.T) fullStore { return pgtest.Composed(t) },

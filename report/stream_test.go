@@ -19,6 +19,7 @@ import (
 	"github.com/tracklink/tracklink/adapters/pgstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/pgtest"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/report"
 	"github.com/tracklink/tracklink/webhook"
@@ -69,7 +70,7 @@ func TestStreamAcrossInstances(t *testing.T) {
 	t.Run("redis", func(t *testing.T) {
 		rdb, _ := redistest.Client(t)
 		prefix := redistest.Prefix(t, rdb)
-		testStreamAcrossInstances(t, func() fullStore { return redisstore.New(rdb, redisstore.Options{Prefix: prefix}) })
+		testStreamAcrossInstances(t, func() fullStore { return redisstoretest.New(rdb, redisstore.Options{Prefix: prefix}) })
 	})
 	// the ledger on PostgreSQL: LISTEN/NOTIFY carries the change
 	t.Run("postgres", func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
@@ -199,7 +200,7 @@ func httpBody(b []byte) nopBody { return nopBody{bytes.NewReader(b)} }
 // ack; the roundtrips/op metric counts them with a go-redis hook.
 func BenchmarkHandlerRedis(b *testing.B) {
 	rdb, _ := redistest.Client(b)
-	s := redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(b, rdb)})
+	s := redisstoretest.New(rdb, redisstore.Options{Prefix: redistest.Prefix(b, rdb)})
 	ctx := context.Background()
 	if _, err := s.Stamp(ctx, tracklink.Stamp{Session: sessionN(1), TTL: time.Hour, Touch: tracklink.Touch{
 		Channel: tracklink.ChannelPromoter, Source: "ana", Promoter: "ana", Event: "summer-fest", At: t0.Add(-time.Hour), Evidence: "param promoter=ana"}}); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/pgtest"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 )
 
@@ -34,11 +35,11 @@ var concurrencyStores = []struct {
 		if mr != nil {
 			n /= 4
 		}
-		return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)}), n
+		return redisstoretest.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)}), n
 	}},
 	{"cluster", func(t *testing.T) (testStore, int) {
 		rdb := redistest.Cluster(t)
-		return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)}), concurrentOrders
+		return redisstoretest.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)}), concurrentOrders
 	}},
 	{"postgres", func(t *testing.T) (testStore, int) { return pgtest.Composed(t), concurrentOrders }},
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tracklink/tracklink/adapters/memstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/pgtest"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/middleware"
 	"github.com/tracklink/tracklink/webhook"
@@ -37,7 +38,7 @@ func TestEndToEnd(t *testing.T) {
 		"memstore": func(*testing.T) e2eStore { return memstore.New() },
 		"redis": func(t *testing.T) e2eStore {
 			rdb, _ := redistest.Client(t)
-			return redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
+			return redisstoretest.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
 		},
 		"postgres": func(t *testing.T) e2eStore { return pgtest.Composed(t) },
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 )
 
@@ -29,8 +30,8 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	opts := redisstore.RecommendedOptions(proxy.Addr()).Simple()
 	viaProxy := redis.NewClient(opts)
 	defer viaProxy.Close()
-	store := redisstore.New(viaProxy, redisstore.Options{Prefix: prefix})
-	check := redisstore.New(direct, redisstore.Options{Prefix: prefix})
+	store := redisstoretest.New(viaProxy, redisstore.Options{Prefix: prefix})
+	check := redisstoretest.New(direct, redisstore.Options{Prefix: prefix})
 
 	now := time.Now().UTC().Truncate(time.Second)
 	ctx := context.Background()

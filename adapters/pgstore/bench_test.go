@@ -16,6 +16,7 @@ import (
 	"github.com/tracklink/tracklink/adapters/pgstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/pgtest"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 )
 
@@ -52,7 +53,7 @@ func benchLedgers(b *testing.B, conns int32) []benchLedger {
 
 	rdb, _ := redistest.Client(b)
 	rt := redistest.CountRoundTrips(rdb)
-	out = append(out, benchLedger{name: "redis", store: redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(b, rdb)}), trips: rt.N})
+	out = append(out, benchLedger{name: "redis", store: redisstoretest.New(rdb, redisstore.Options{Prefix: redistest.Prefix(b, rdb)}), trips: rt.N})
 
 	schema := pgtest.Schema(b)
 	cfg := pgtest.Config(b, schema, conns)

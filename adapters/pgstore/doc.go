@@ -12,7 +12,8 @@
 //		err = ledger.Migrate(ctx) // or run the migration SQL yourself
 //	}
 //	rdb := redis.NewUniversalClient(redisstore.RecommendedOptions("127.0.0.1:6379"))
-//	store := tracklink.Compose(redisstore.New(rdb, redisstore.Options{}), ledger, tracklink.ComposeOptions{})
+//	sessions, err := redisstore.New(ctx, rdb, redisstore.Options{SessionsOnly: true})
+//	store := tracklink.Compose(sessions, ledger, tracklink.ComposeOptions{})
 //	defer store.Close(context.Background())
 //	// store goes to middleware.Config, webhook.Config and report.Config
 //

@@ -37,7 +37,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	rdb := redis.NewUniversalClient(redisstore.RecommendedOptions("127.0.0.1:6379"))
-	sessions, err := redisstore.Open(ctx, rdb, redisstore.Options{Prefix: "myshop:", SessionsOnly: true})
+	sessions, err := redisstore.New(ctx, rdb, redisstore.Options{Prefix: "myshop:", SessionsOnly: true})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tracklink/tracklink/adapters/pgstore"
 	"github.com/tracklink/tracklink/adapters/redisstore"
 	"github.com/tracklink/tracklink/internal/pgtest"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/tracklinktest"
 )
@@ -77,7 +78,7 @@ func TestComposed(t *testing.T) {
 func TestComposedRedisSessions(t *testing.T) {
 	ctx := t.Context()
 	rdb, _ := redistest.Client(t)
-	sessions := redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
+	sessions := redisstoretest.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t, rdb)})
 	ledger := newStore(t, pgstore.Options{})
 	if err := ledger.SavePromoter(ctx, tracklink.Promoter{Code: "ana", Name: "Ana"}); err != nil {
 		t.Fatal(err)

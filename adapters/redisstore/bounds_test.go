@@ -20,7 +20,7 @@ import (
 func TestSessionHashBounded(t *testing.T) {
 	srv := redistest.StartServer(t)
 	rdb := srv.Client(t)
-	s := New(rdb, Options{Prefix: "bounds:"})
+	s := mustNew(rdb, Options{Prefix: "bounds:"})
 	ctx := context.Background()
 	sess := "abcdefghijklmnopqrstuv"
 	n := 60000

@@ -23,7 +23,7 @@ func newClusterStore(tb testing.TB, opts Options) (*Store, *redis.ClusterClient)
 	tb.Helper()
 	rdb := redistest.Cluster(tb)
 	opts.Prefix = testPrefix(tb, rdb)
-	return New(rdb, opts), rdb
+	return mustNew(rdb, opts), rdb
 }
 
 // TestStoreCluster runs the conformance suite on a Redis Cluster.

@@ -85,7 +85,7 @@ func TestDeletePromoterRetry(t *testing.T) {
 // ends stops (its channel closed) once the client is closed.
 func TestSubscribeClientClosed(t *testing.T) {
 	rdb, _ := testClient(t) // its own client: the test closes it
-	s := New(rdb, Options{Prefix: "tracklinktest-subscribe-closed:"})
+	s := mustNew(rdb, Options{Prefix: "tracklinktest-subscribe-closed:"})
 	ch, err := s.Subscribe(context.Background())
 	if err != nil {
 		t.Fatal(err)

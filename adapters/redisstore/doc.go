@@ -5,9 +5,10 @@
 // (tracklink.Compose with adapters/pgstore).
 //
 //	rdb := redis.NewUniversalClient(redisstore.RecommendedOptions("127.0.0.1:6379"))
-//	store := redisstore.New(rdb, redisstore.Options{Prefix: "myshop:"})
+//	store, err := redisstore.New(ctx, rdb, redisstore.Options{Prefix: "myshop:"})
 //
-// New never dials: it takes a ready client. Every operation that changes
+// New takes a ready client and, for a store that holds the ledger, checks
+// that the server cannot lose it (CheckServer). Every operation that changes
 // figures is one Lua script, so it is atomic; Stamp and Record are one
 // round trip (see Stamp for the one Cluster exception). The semantics are
 // memstore's, checked by tracklinktest.TestStore.

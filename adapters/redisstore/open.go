@@ -9,35 +9,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrUnsafeServer is wrapped by Open's error when the server may lose
+// ErrUnsafeServer is wrapped by New's error when the server may lose
 // ledger data (see CheckServer).
 var ErrUnsafeServer = errors.New("redisstore: the Redis server may lose ledger data")
 
-// ErrSessionsOnly is wrapped by the ledger writes of a store opened with
+// ErrSessionsOnly is wrapped by the ledger writes of a store made with
 // Options.SessionsOnly.
 var ErrSessionsOnly = errors.New("redisstore: the store holds sessions only")
-
-// Open returns a Store as New does, after checking that the server keeps
-// the ledger safe (CheckServer on every master of a Cluster), unless
-// opts.SessionsOnly (a session store, whose keys all expire) or
-// opts.AllowUnsafeServer. Unlike New it reports wiring mistakes (a nil
-// client, a bad prefix) as errors. It costs one CONFIG GET per master.
-func Open(ctx context.Context, rdb redis.UniversalClient, opts Options) (*Store, error) {
-	if rdb == nil {
-		return nil, errors.New("redisstore: Open with a nil client")
-	}
-	if opts.Prefix != "" && !validPrefix(opts.Prefix) {
-		return nil, fmt.Errorf("redisstore: Options.Prefix %q must not contain '{' or '}'", opts.Prefix)
-	}
-	s := New(rdb, opts)
-	if opts.SessionsOnly || opts.AllowUnsafeServer {
-		return s, nil
-	}
-	if err := s.CheckServer(ctx); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
 
 // CheckServer reports (wrapping ErrUnsafeServer) whether a server the
 // ledger lives on may lose its data:

@@ -55,7 +55,7 @@ func startServer(t *testing.T, args ...string) *redis.Client {
 	return rdb
 }
 
-func TestOpenChecksServer(t *testing.T) {
+func TestNewChecksServer(t *testing.T) {
 	cases := []struct {
 		name    string
 		args    []string
@@ -76,15 +76,15 @@ func TestOpenChecksServer(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rdb := startServer(t, c.args...)
-			s, err := Open(t.Context(), rdb, c.opts)
+			s, err := New(t.Context(), rdb, c.opts)
 			if c.unsafe {
 				if !errors.Is(err, ErrUnsafeServer) || !strings.Contains(err.Error(), c.mention) {
-					t.Fatalf("Open: %v; want ErrUnsafeServer naming %s", err, c.mention)
+					t.Fatalf("New: %v; want ErrUnsafeServer naming %s", err, c.mention)
 				}
 				return
 			}
 			if err != nil || s == nil {
-				t.Fatalf("Open: %v", err)
+				t.Fatalf("New: %v", err)
 			}
 			a := tracklink.Attribution{OrderID: "ord-1", Event: "ev", Currency: "EUR", Tickets: 1, Revenue: 100,
 				Touch: tracklink.Touch{Channel: tracklink.ChannelDirect, Source: "direct", Event: "ev"}, Rule: tracklink.RuleNoTouch, At: time.Now()}
@@ -100,8 +100,8 @@ func TestOpenChecksServer(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Open(t.Context(), nil, Options{}); err == nil {
-		t.Error("Open(nil client): no error")
+	if _, err := New(t.Context(), nil, Options{}); err == nil {
+		t.Error("New(nil client): no error")
 	}
 }
 

@@ -47,14 +47,14 @@ type Options struct {
 	SubscribeBuffer int
 
 	// SessionsOnly declares a store that holds the session side only (the
-	// sessions of a tracklink.Compose whose ledger lives elsewhere): Open
+	// sessions of a tracklink.Compose whose ledger lives elsewhere): New
 	// then skips the server check, whose settings only the ledger needs
 	// (every session key expires, so losing one costs a visit's
 	// attribution, not a sale), and Record, Refund and CountVisits refuse
 	// with ErrSessionsOnly. Default false.
 	SessionsOnly bool
 
-	// AllowUnsafeServer makes Open accept a server that may lose ledger
+	// AllowUnsafeServer makes New accept a server that may lose ledger
 	// data: one whose maxmemory-policy evicts keys without a TTL
 	// (allkeys-*), which can drop order claims (a redelivered order then
 	// counts twice) and figures, or one without the append-only file,

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -27,9 +28,19 @@ func newTestStore(tb testing.TB, opts Options) testStore {
 	tb.Helper()
 	rdb, mr := testClient(tb)
 	opts.Prefix = testPrefix(tb, rdb)
-	ts := testStore{Store: New(rdb, opts), rdb: rdb, prefix: opts.Prefix, advance: time.Sleep}
+	ts := testStore{Store: mustNew(rdb, opts), rdb: rdb, prefix: opts.Prefix, advance: time.Sleep}
 	if mr != nil {
 		ts.advance = mr.FastForward
 	}
 	return ts
+}
+
+// mustNew is New for a test server, which need not keep the ledger safe.
+func mustNew(rdb redis.UniversalClient, opts Options) *Store {
+	opts.AllowUnsafeServer = true
+	s, err := New(context.Background(), rdb, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }

@@ -34,7 +34,7 @@ func TestReshardOrderSlot(t *testing.T) {
 	rdb := redistest.NewClusterClient(t, seeds)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	s := New(rdb, Options{Prefix: "drill:"})
+	s := mustNew(rdb, Options{Prefix: "drill:"})
 	at := time.Now().UTC()
 
 	if err := s.SavePromoter(ctx, tracklink.Promoter{Code: "ana", Name: "Ana", Groups: []string{"crew"}}); err != nil {

@@ -155,7 +155,7 @@ func TestUnreachable(t *testing.T) {
 	opts := RecommendedOptions(addr).Simple()
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { rdb.Close() }) // after the parallel subtests
-	s := New(rdb, Options{Prefix: "tracklinktest-unreachable:"})
+	s := mustNew(rdb, Options{Prefix: "tracklinktest-unreachable:"})
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	const sess = "sess000000000000000001"
 	touch := tracklink.Touch{Channel: tracklink.ChannelSocial, Source: "instagram", Event: "ev", At: at}

@@ -45,25 +45,27 @@ type Store struct {
 
 // New returns a Store on a ready client: a *redis.Client, a
 // *redis.ClusterClient, a Sentinel failover client or a
-// redis.NewUniversalClient. It never dials; the client's options decide
-// how long a call may wait (see RecommendedOptions and the package doc).
+// redis.NewUniversalClient. The client's options decide how long a call
+// may wait (see RecommendedOptions and the package doc).
 //
-// New panics when rdb is nil or opts.Prefix contains '{' or '}': both are
-// wiring mistakes, not runtime conditions. New does not check the server;
-// a store that holds the ledger should be made with Open, which refuses a
-// server that may lose it (eviction of keys without a TTL, no
-// append-only file).
-func New(rdb redis.UniversalClient, opts Options) *Store {
+// Unless opts.SessionsOnly (a session store, whose keys all expire) or
+// opts.AllowUnsafeServer, New checks that the server keeps the ledger safe
+// (CheckServer, on every master of a Cluster; one CONFIG GET each) and
+// returns an error wrapping ErrUnsafeServer when it may lose it: eviction
+// of keys without a TTL, or no append-only file. It also reports wiring
+// mistakes (a nil client, a prefix with '{' or '}') as errors. With
+// SessionsOnly or AllowUnsafeServer it never dials.
+func New(ctx context.Context, rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if rdb == nil {
-		panic("redisstore: New with a nil client")
+		return nil, errors.New("redisstore: New with a nil client")
 	}
 	opts.setDefaults()
 	if !validPrefix(opts.Prefix) {
-		panic(fmt.Sprintf("redisstore: Options.Prefix %q must not contain '{' or '}'", opts.Prefix))
+		return nil, fmt.Errorf("redisstore: Options.Prefix %q must not contain '{' or '}'", opts.Prefix)
 	}
 	_, single := rdb.(*redis.Client)
 	cluster, _ := rdb.(*redis.ClusterClient)
-	return &Store{
+	s := &Store{
 		split:     !single,
 		cluster:   cluster,
 		rdb:       rdb,
@@ -71,6 +73,13 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		orderBase: opts.Prefix + "{o}:",
 		channel:   opts.Prefix + "changes",
 	}
+	if opts.SessionsOnly || opts.AllowUnsafeServer {
+		return s, nil
+	}
+	if err := s.CheckServer(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Key layout, visit side:

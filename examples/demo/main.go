@@ -116,7 +116,21 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("redis %s: %w", ro.Addr, err)
 		}
-		opts.Store = redisstore.New(rdb, redisstore.Options{Prefix: *prefix})
+		// With -postgres the ledger lives there and Redis holds the
+		// sessions only. Holding everything, Redis must keep orders
+		// (appendonly, no eviction): a demo warns and goes on where a
+		// shop would stop.
+		ropts := redisstore.Options{Prefix: *prefix, SessionsOnly: *pgURL != "", AllowUnsafeServer: true}
+		rs, err := redisstore.New(ctx, rdb, ropts)
+		if err != nil {
+			return err
+		}
+		if !ropts.SessionsOnly {
+			if err := rs.CheckServer(ctx); err != nil {
+				log.Warn("redis may lose orders", "err", err)
+			}
+		}
+		opts.Store = rs
 	}
 	if *pgURL != "" {
 		s, closeLedger, err := postgresStore(*pgURL, demoSchema, opts.Store, log)

@@ -42,7 +42,7 @@ func TestRedisKillDrill(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	sessions, err := redisstore.Open(ctx, rdb, redisstore.Options{Prefix: "drill:", SessionsOnly: true})
+	sessions, err := redisstore.New(ctx, rdb, redisstore.Options{Prefix: "drill:", SessionsOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/middleware"
 	"github.com/tracklink/tracklink/webhook"
@@ -60,7 +61,7 @@ func TestAnonymousFlood(t *testing.T) {
 	srv := redistest.StartServer(t, "--maxmemory", maxmemory, "--maxmemory-policy", "volatile-lru")
 	rdb := srv.Client(t)
 	const prefix = "flood:"
-	store := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
+	store := redisstoretest.New(rdb, redisstore.Options{Prefix: prefix})
 	secret := webhooktest.NewStandardWebhookSecret()
 
 	var storeErrs atomic.Int64

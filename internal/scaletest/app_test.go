@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/middleware"
 	"github.com/tracklink/tracklink/report"
 	"github.com/tracklink/tracklink/webhook"
@@ -96,7 +97,7 @@ type appConfig struct {
 // /webhooks/orders is the receiver; /admin/ the reporter.
 func newApp(t testing.TB, name string, rdb redis.UniversalClient, cfg appConfig) *app {
 	t.Helper()
-	a := &app{name: name, store: redisstore.New(rdb, redisstore.Options{Prefix: cfg.prefix}), hooks: map[string]int{}}
+	a := &app{name: name, store: redisstoretest.New(rdb, redisstore.Options{Prefix: cfg.prefix}), hooks: map[string]int{}}
 	mw, err := middleware.New(middleware.Config{
 		Store: a.store, SessionKeys: sessionKeys, Insecure: true,
 		StoreTimeout: cfg.storeTimeout, BreakerCooldown: cfg.cooldown,

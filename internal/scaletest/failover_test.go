@@ -15,6 +15,7 @@ import (
 
 	"github.com/tracklink/tracklink"
 	"github.com/tracklink/tracklink/adapters/redisstore"
+	"github.com/tracklink/tracklink/internal/redisstoretest"
 	"github.com/tracklink/tracklink/internal/redistest"
 	"github.com/tracklink/tracklink/webhook/webhooktest"
 )
@@ -268,7 +269,7 @@ func TestFailoverDrill(t *testing.T) {
 	}
 
 	// Exactly once: the totals equal the unique orders.
-	check := redisstore.New(cluster, redisstore.Options{Prefix: prefix})
+	check := redisstoretest.New(cluster, redisstore.Options{Prefix: prefix})
 	rows, err := check.EventTraffic(ctx, "summer-fest", "", "")
 	if err != nil {
 		t.Fatal(err)
