@@ -1,6 +1,7 @@
 package tracklink
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -654,17 +655,17 @@ func (c *Classifier) readReferer(ref, host string, rep *report) refFacts {
 	default:
 		var reg string
 		f.src, f.named, reg = c.lookupHost(f.host)
-		if !f.named {
+		if !f.named || f.src.Channel == ChannelReferral {
+			// A results page of an unknown site, or of a named site that
+			// is not a search engine (maps.google.com/search?q=), is a
+			// search; other unknown hosts are referrals.
 			if reg == "" {
 				reg = registrableDomain(f.host)
 			}
-			f.src = HostSource{reg, ChannelReferral}
 			if searchPage(ref) {
-				name := reg
-				if i := strings.IndexByte(reg, '.'); i > 0 {
-					name = reg[:i]
-				}
-				f.src = HostSource{name, ChannelSearch}
+				f.src = HostSource{engineName(reg), ChannelSearch}
+			} else if !f.named {
+				f.src = HostSource{reg, ChannelReferral}
 			}
 		}
 	}
@@ -884,10 +885,75 @@ func (c *Classifier) lookupHost(h string) (hs HostSource, ok bool, reg string) {
 			return b.site(sub), true, reg
 		}
 	}
-	if hs, ok := hostShape(h, sub, label); ok {
+	if icann && label != reg {
+		if b, ok := typoBrand(label); ok {
+			return b.site(sub), true, reg
+		}
+	}
+	if hs, ok := hostShape(h, sub, label, reg); ok {
 		return hs, true, reg
 	}
 	return HostSource{}, false, reg
+}
+
+// typoBrand finds the search brand a mistyped registrable label stands
+// for: the brand glued to "www" (wwwgoogle.com) or one edit away from a
+// brand of six letters or more (gogole, googel, yandx). Such domains are
+// parked typos that forward to the engine. Only search brands are
+// matched: a social network's typo is as likely another site.
+func typoBrand(label string) (brand, bool) {
+	if len(label) < 5 || len(label) > maxTypoLen+1 {
+		return brand{}, false
+	}
+	if strings.HasPrefix(label, "www") {
+		if b, ok := brands[label[3:]]; ok && b.Channel == ChannelSearch {
+			return b, true
+		}
+	}
+	for _, name := range typoBrands[label[0]] {
+		if oneEdit(label, name) {
+			return brands[name], true
+		}
+	}
+	return brand{}, false
+}
+
+// maxTypoLen is the longest brand typoBrands holds.
+const maxTypoLen = 16
+
+// typoBrands are the search brands of six letters or more by first letter.
+var typoBrands = func() (m [256][]string) {
+	for name, b := range brands {
+		if b.Channel == ChannelSearch && len(name) >= 6 && len(name) <= maxTypoLen {
+			m[name[0]] = append(m[name[0]], name)
+		}
+	}
+	for i := range m {
+		slices.Sort(m[i])
+	}
+	return m
+}()
+
+// oneEdit reports whether a and b differ by exactly one substitution,
+// insertion, deletion or swap of two neighbouring bytes.
+func oneEdit(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	if len(a)-len(b) > 1 || a == b {
+		return false
+	}
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if len(a) != len(b) {
+		return a[i+1:] == b[i:]
+	}
+	if a[i+1:] == b[i+1:] {
+		return true
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
 }
 
 // site is the brand's source for a host whose labels before the brand
@@ -914,12 +980,12 @@ func (b brand) site(sub string) HostSource {
 // (mastodon.*, mstdn.*, *.social, a name ending in -todon), Pixelfed,
 // Lemmy, Misskey and Friendica instances. label is the registrable
 // domain's first label, sub the labels before it.
-func hostShape(h, sub, label string) (HostSource, bool) {
+func hostShape(h, sub, label, reg string) (HostSource, bool) {
 	for s := sub; s != ""; {
 		var l string
 		l, s, _ = strings.Cut(s, ".")
 		if searchLabels[l] || searchWord(l) {
-			return HostSource{label, ChannelSearch}, true
+			return HostSource{engineName(reg), ChannelSearch}, true
 		}
 	}
 	if searchWord(label) {
@@ -932,11 +998,11 @@ func hostShape(h, sub, label string) (HostSource, bool) {
 		var l string
 		l, s, _ = strings.Cut(s, ".")
 		switch {
+		case strings.Contains(l, "pixelfed"), l == "pix", l == "pixel":
+			return HostSource{"pixelfed", ChannelSocial}, true
 		case strings.HasPrefix(l, "mastodon"), strings.HasPrefix(l, "mstdn"), strings.HasPrefix(l, "masto-"),
 			l == "masto", l == "toot", strings.HasSuffix(l, "todon"):
 			return HostSource{"mastodon", ChannelSocial}, true
-		case strings.Contains(l, "pixelfed"):
-			return HostSource{"pixelfed", ChannelSocial}, true
 		case strings.HasPrefix(l, "lemmy"):
 			return HostSource{"lemmy", ChannelSocial}, true
 		case strings.HasPrefix(l, "misskey"):
@@ -946,6 +1012,17 @@ func hostShape(h, sub, label string) (HostSource, bool) {
 		}
 	}
 	return HostSource{}, false
+}
+
+// engineName names a search engine found by its shape rather than a
+// table: the first label of its registrable domain (search.walhello.info
+// → walhello), or the whole registrable domain when that label is too
+// short to say anything (1.cz, search.rr.com → rr.com).
+func engineName(reg string) string {
+	if i := strings.IndexByte(reg, '.'); i >= 3 {
+		return reg[:i]
+	}
+	return reg
 }
 
 // searchWord reports whether a host label names a search engine by
@@ -1009,12 +1086,14 @@ func isIP(h string) bool {
 }
 
 // searchPage reports whether an http(s) Referer is a search results page:
-// a first path segment that names one (/search, /results, /suche, /web…)
-// and a search-term parameter with a value (q=, query=, p=, text=…).
-// Browsers send the full URL of a cross-site Referer only when the page
-// asks for it; small search engines do, and their names are no table's.
-// A site's own search (example.org/search?q=festival) is read as a search
-// engine too: the page that linked here was a list of search results.
+// one of its first two path segments names one (/search, /results,
+// /suche, /portal/search/…) and the query has a parameter with a value
+// (the terms: q=, query=, p=, but small engines use any name: begriff=,
+// string=, key=; a value with a letter, not a page number alone). Browsers send the full URL of a cross-site Referer only
+// when the page asks for it; small search engines do, and their names are
+// no table's. A site's own search (example.org/search?q=festival) is read
+// as a search engine too: the page that linked here was a list of search
+// results.
 func searchPage(ref string) bool {
 	i := strings.Index(ref, "://")
 	if i < 0 {
@@ -1028,33 +1107,51 @@ func searchPage(ref string) bool {
 	rest = rest[j+1:]
 	path, query, _ := strings.Cut(rest, "?")
 	query, _, _ = strings.Cut(query, "#")
-	seg, _, _ := strings.Cut(path, "/")
 	var kb [keyBufLen]byte
-	k, full := lowerKey(strings.TrimSuffix(seg, ".php"), &kb)
-	if !full || !searchPaths[string(k)] {
+	found := false
+	for n := 0; n < 2 && path != "" && !found; n++ {
+		var seg string
+		seg, path, _ = strings.Cut(path, "/")
+		k, full := lowerKey(strings.TrimSuffix(seg, ".php"), &kb)
+		found = full && searchPaths[string(k)]
+	}
+	if !found {
 		return false
 	}
 	for s := newQueryScanner(query); s.next(); {
-		if k, full := lowerKey(s.key, &kb); full && s.val != "" && searchParams[string(k)] {
+		if k, full := lowerKey(s.key, &kb); !full || !notTermParams[string(k)] {
+			if hasLetter(s.val) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// notTermParams are parameters of results pages that never hold the
+// terms (a results page's page number or sort order alone is no search).
+var notTermParams = map[string]bool{
+	"page": true, "lang": true, "hl": true, "sort": true, "order": true, "start": true,
+	"offset": true, "limit": true, "tab": true, "type": true, "format": true,
+}
+
+// hasLetter reports whether s has an ASCII letter or a %-escape (a term
+// in another script): "2" is a page number, not a term.
+func hasLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; 'a' <= c && c <= 'z' || s[i] == '%' {
 			return true
 		}
 	}
 	return false
 }
 
-// searchPaths are the first path segments of search results pages.
+// searchPaths are the path segments of search results pages.
 var searchPaths = map[string]bool{
 	"search": true, "results": true, "result": true, "serp": true, "web": true, "websearch": true,
 	"s": true, "find": true, "query": true, "suche": true, "recherche": true, "buscar": true,
 	"busca": true, "cerca": true, "ricerca": true, "zoeken": true, "szukaj": true, "sok": true,
 	"haku": true, "poisk": true, "hledat": true,
-}
-
-// searchParams are the query parameters search engines put the terms in.
-var searchParams = map[string]bool{
-	"q": true, "query": true, "p": true, "text": true, "search": true, "searchfor": true,
-	"search_for": true, "searchterm": true, "keyword": true, "keywords": true, "kw": true, "qt": true,
-	"wd": true, "word": true, "words": true, "term": true, "terms": true, "qs": true, "k": true, "s": true,
 }
 
 // --- Reporting what was ignored ---

@@ -71,8 +71,8 @@ func TestWebmailSearchSplit(t *testing.T) {
 		{"e.mail.ru", "mail.ru", ChannelEmail},
 		{"www.gmx.net", "gmx", ChannelEmail},
 		{"navigator.gmx.at", "gmx", ChannelEmail},
-		{"suche.gmx.net", "gmx", ChannelSearch},
-		{"search.gmx.co.uk", "gmx", ChannelSearch},
+		{"suche.gmx.net", "google", ChannelSearch}, // GMX shows Google's results
+		{"search.gmx.co.uk", "google", ChannelSearch},
 		{"web.de", "web.de", ChannelEmail},
 		{"suche.web.de", "web.de", ChannelSearch},
 		// The search side of the same brands stays search.
@@ -134,6 +134,16 @@ func TestSearchResultsPage(t *testing.T) {
 		{"https://find.example.com/results?query=summer+fest", "example"},
 		{"https://www.engine.nl/zoeken?keyword=festival", "engine"},
 		{"https://engine.example.com/web?p=tickets#top", "example"},
+		// Any parameter holding a term, under any name.
+		{"https://www.kleinesuche.example/search?begriff=festival", "kleinesuche"},
+		{"https://engine.example.org/search?MOTS=concert", "example"},
+		// The search segment may come second.
+		{"https://portal.example.lv/portal/search/?q=festival", "example"},
+		// A label too short to name the engine: the registrable domain.
+		{"https://1.cz/search?q=festival", "1.cz"},
+		{"https://search.ab.net/search?q=festival", "ab.net"},
+		// A named site that is not a search engine, on its results page.
+		{"https://maps.google.com/search?q=festival", "google"},
 	} {
 		got, _ := Classify(landing(referer(tc.ref)))
 		equal(t, ChannelSearch, got.Channel, tc.ref)
@@ -144,6 +154,9 @@ func TestSearchResultsPage(t *testing.T) {
 		"https://blog.example.com/search-engines-explained",
 		"https://blog.example.com/search",
 		"https://blog.example.com/search?page=2",
+		"https://blog.example.com/search?id=12345",
+		"https://blog.example.com/search?page=festival",
+		"https://blog.example.com/a/b/search?q=festival",
 		"https://blog.example.com/search?q=",
 		"https://blog.example.com/posts?q=festival",
 	} {
@@ -214,4 +227,49 @@ func TestHostTables(t *testing.T) {
 	for k, hs := range androidApps {
 		isTrue(t, hs.Channel.Valid() && hs.Source != "", k)
 	}
+}
+
+// Parked typos of a search brand are that engine; other near names are not.
+func TestTypoBrand(t *testing.T) {
+	for _, tc := range []struct{ ref, source string }{
+		{"https://wwwgoogle.com/", "google"},
+		{"https://gogole.com/", "google"},
+		{"https://googel.de/", "google"},
+		{"https://gooogle.com/", "google"},
+		{"https://yandx.ru/", "yandex"},
+	} {
+		got, _ := Classify(landing(referer(tc.ref)))
+		equal(t, ChannelSearch, got.Channel, tc.ref)
+		equal(t, tc.source, got.Source, tc.ref)
+	}
+	for _, ref := range []string{
+		"https://goggles.com/", // two edits
+		"https://facebok.com/", // not a search brand
+		"https://bong.com/",    // brand shorter than six letters
+	} {
+		got, _ := Classify(landing(referer(ref)))
+		equal(t, ChannelReferral, got.Channel, ref)
+	}
+	isTrue(t, oneEdit("google", "gogole"))
+	isTrue(t, oneEdit("google", "googl"))
+	isTrue(t, oneEdit("google", "gooogle"))
+	isTrue(t, oneEdit("google", "goofle"))
+	isFalse(t, oneEdit("google", "google"))
+	isFalse(t, oneEdit("google", "elgoog"))
+	isFalse(t, oneEdit("google", "goo"))
+}
+
+// Networks, their redirectors and federated instances by name or shape.
+func TestSocialHosts(t *testing.T) {
+	runRefCases(t, []refCase{
+		{"hyves.nl", "hyves", ChannelSocial},
+		{"www.netlog.com", "netlog", ChannelSocial},
+		{"classmates.com", "classmates", ChannelSocial},
+		{"gate.sc", "soundcloud", ChannelSocial},
+		{"t.umblr.com", "tumblr", ChannelSocial},
+		{"skyfeed.app", "bluesky", ChannelSocial},
+		{"mamot.fr", "mastodon", ChannelSocial},
+		{"pix.toot.example", "pixelfed", ChannelSocial},
+		{"toot.example", "mastodon", ChannelSocial},
+	})
 }

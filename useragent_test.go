@@ -16,6 +16,11 @@ func TestInAppBrowser(t *testing.T) {
 			equal(t, Channel(tc.Channel), ch)
 		})
 	}
+	for _, tc := range uasample.GeneratedBrowsers() {
+		if src, _, ok := InAppBrowser(tc.UA); ok {
+			t.Errorf("%s read as in-app browser %s: %s", tc.Name, src, tc.UA)
+		}
+	}
 	for _, tc := range append(append([]uasample.UA(nil), uasample.Browsers...), uasample.Bots...) {
 		t.Run("not "+tc.Name, func(t *testing.T) {
 			_, _, ok := InAppBrowser(tc.UA)

@@ -140,3 +140,18 @@ func TestRequestedWithReachesTheClassifier(t *testing.T) {
 	assert.Equal(t, "kakaotalk", got.Landing.Source)
 	assert.Equal(t, "X-Requested-With com.kakao.talk", got.Landing.Evidence)
 }
+
+// A few thousand browser user agents of every common format stay people:
+// a human counted as a bot is worse than a bot counted as a human.
+func TestIsBotKeepsGeneratedBrowsers(t *testing.T) {
+	all := uasample.GeneratedBrowsers()
+	require.Greater(t, len(all), 2000)
+	bots := 0
+	for _, tc := range all {
+		if IsBot(tc.UA) {
+			bots++
+			t.Errorf("%s counted as a bot: %s", tc.Name, tc.UA)
+		}
+	}
+	assert.Zero(t, bots, "of %d browsers", len(all))
+}
