@@ -158,7 +158,7 @@ type Store struct {
 	links      map[string]tracklink.Link
 	// recent holds each event's orders ("" all events) sorted by At,
 	// then OrderID, for RecentOrders.
-	recent map[string][]*order
+	recent map[string]*recentList
 	// groupAggs are the sums of the registered promoters of each group
 	// ("" every registered promoter), for PromoterSummary.
 	groupAggs map[string]*groupAgg

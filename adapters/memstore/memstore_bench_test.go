@@ -119,3 +119,39 @@ func BenchmarkEventTraffic(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRecordHistory shows a new order's cost beside the orders
+// already held, arriving in time order and out of it (webhooks retried
+// hours later): it must not grow with the history in either case.
+func BenchmarkRecordHistory(b *testing.B) {
+	touch := promoterTouch("ana")
+	for _, held := range []int{1_000, 100_000} {
+		for _, order := range []string{"in-order", "out-of-order"} {
+			b.Run(fmt.Sprintf("%s/held=%d", order, held), func(b *testing.B) {
+				s := memstore.New()
+				ctx := b.Context()
+				at := func(i int) time.Time {
+					if order == "in-order" {
+						return day.Add(time.Duration(i) * time.Millisecond)
+					}
+					// a scattered time within the same day
+					return day.Add(time.Duration(i*7919%86_400_000) * time.Millisecond)
+				}
+				rec := func(i int) {
+					a := tracklink.Attribution{OrderID: fmt.Sprintf("ord-%d", i), Event: "summer-fest", Currency: "EUR", Tickets: 1, Revenue: 2500, Touch: touch, Rule: tracklink.RuleEventTouch, At: at(i)}
+					if _, err := s.Record(ctx, a); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for i := 0; i < held; i++ {
+					rec(i)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					rec(held + i)
+				}
+			})
+		}
+	}
+}

@@ -247,30 +247,32 @@ func (s *Store) RecentOrders(ctx context.Context, event string, limit int) ([]tr
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	list := s.recent[event]
-	n := min(limit, len(list))
-	if n == 0 {
+	if list == nil {
 		return nil, nil
 	}
-	out := make([]tracklink.Attribution, n)
-	for i := range out {
-		out[i] = list[len(list)-1-i].a
+	newest := list.newest(limit)
+	out := make([]tracklink.Attribution, len(newest))
+	for i, o := range newest {
+		out[i] = o.a
 	}
 	return out, nil
 }
 
 // indexOrder adds a newly recorded order to the time-sorted lists of its
-// event and of all events. Orders mostly arrive in time order, so the
-// insertion is usually an append. Callers hold s.mu for writing.
+// event and of all events (see recentList: its cost does not grow with
+// the number of orders, in any arrival order). Callers hold s.mu for
+// writing.
 func (s *Store) indexOrder(o *order) {
 	if s.recent == nil {
-		s.recent = make(map[string][]*order)
+		s.recent = make(map[string]*recentList)
 	}
 	for _, key := range [...]string{"", o.a.Event} {
 		list := s.recent[key]
-		i, _ := slices.BinarySearchFunc(list, o, func(e, t *order) int {
-			return cmp.Or(e.a.At.Compare(t.a.At), strings.Compare(e.a.OrderID, t.a.OrderID))
-		})
-		s.recent[key] = slices.Insert(list, i, o)
+		if list == nil {
+			list = &recentList{}
+			s.recent[key] = list
+		}
+		list.insert(o)
 		if o.a.Event == "" {
 			break // the order's event is the "all events" list itself
 		}
