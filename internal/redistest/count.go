@@ -2,6 +2,8 @@ package redistest
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -39,4 +41,30 @@ func (c *RoundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		c.n.Add(1)
 		return next(ctx, cmds)
 	}
+}
+
+// CommandUsec returns the microseconds of CPU the server has spent in
+// commands since its statistics were last reset (INFO commandstats, the
+// sum of every command's usec), or -1 when it cannot tell. The figure is
+// the whole server's: a benchmark that reports its delta per operation is
+// exact only when nothing else uses the server meanwhile.
+func CommandUsec(ctx context.Context, rdb redis.UniversalClient) int64 {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return -1
+	}
+	var total int64
+	for _, line := range strings.Split(info, "\n") {
+		_, rest, ok := strings.Cut(line, "usec=")
+		if !ok || !strings.HasPrefix(line, "cmdstat_") {
+			continue
+		}
+		v, _, _ := strings.Cut(rest, ",")
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return -1
+		}
+		total += n
+	}
+	return total
 }
