@@ -2,10 +2,13 @@ package redisstore
 
 import (
 	"fmt"
+
+	"github.com/redis/go-redis/v9"
 	"testing"
 	"time"
 
 	"github.com/tracklink/tracklink"
+	"github.com/tracklink/tracklink/internal/redistest"
 )
 
 // The benchmarks measure one call against the test Redis (a network round
@@ -28,6 +31,7 @@ func BenchmarkStamp(b *testing.B) {
 		ctx := b.Context()
 		b.ReportAllocs()
 		i := 0
+		defer redisCPU(b, s.rdb)()
 		for b.Loop() {
 			i++
 			if _, err := s.Stamp(ctx, tracklink.Stamp{Session: benchSession(i), Touch: touch, TTL: time.Minute}); err != nil {
@@ -43,12 +47,25 @@ func BenchmarkStamp(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
+		defer redisCPU(b, s.rdb)()
 		for b.Loop() {
 			if _, err := s.Stamp(ctx, st); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+}
+
+// redisCPU reports, when the returned func runs after the loop, the
+// server's command CPU per operation (redis-µs/op): the whole server's,
+// so exact only when nothing else uses it meanwhile.
+func redisCPU(b *testing.B, rdb redis.UniversalClient) func() {
+	start := redistest.CommandUsec(b.Context(), rdb)
+	return func() {
+		if end := redistest.CommandUsec(b.Context(), rdb); start >= 0 && end >= start && b.N > 0 {
+			b.ReportMetric(float64(end-start)/float64(b.N), "redis-µs/op")
+		}
+	}
 }
 
 // BenchmarkTouches bounds the checkout's read of a session's touches.
