@@ -56,6 +56,15 @@ type Config struct {
 	// tracklink.LastTouch.
 	Model tracklink.Model
 
+	// PromoterLock, when > 0, keeps a promoter's touch from being replaced
+	// by another promoter's link for this long after it was stamped
+	// (tracklink.Stamp.PromoterLock), so that a second code pushed onto a
+	// visitor (a forced redirect, a link dropped into the checkout flow)
+	// cannot take the credit just before the sale. A campaign link or an
+	// ad click still replaces it under Model. Default 0: no lock, the
+	// newest promoter wins.
+	PromoterLock time.Duration
+
 	// EventPath finds the event slug in a request path. Default: a path
 	// "/events/{slug}" or below it ("/events/{slug}/tickets"), with slug a
 	// valid tracklink event slug.
@@ -172,6 +181,9 @@ func (c *Config) validate() error {
 	}
 	if c.StoreTimeout < 0 {
 		return errors.New("middleware: Config.StoreTimeout must not be negative (zero means the default)")
+	}
+	if c.PromoterLock < 0 {
+		return errors.New("middleware: Config.PromoterLock must not be negative")
 	}
 	if c.CookieMaxAge < 0 {
 		return errors.New("middleware: Config.CookieMaxAge must not be negative")

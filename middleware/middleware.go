@@ -156,6 +156,10 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 	if ignored != "" {
 		m.report(r.Context(), fmt.Errorf("%w: %s", ErrIgnoredInput, ignored))
 	}
+	if isPassive(h) {
+		touch.Passive = true
+		touch.Evidence += passiveEvidence
+	}
 	ref := m.cookies.read(r)
 	fresh := ref == ""
 	if fresh {
@@ -172,7 +176,7 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 		return v
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.StoreTimeout)
-	res, err := m.store.Stamp(ctx, tracklink.Stamp{Session: ref, Touch: touch, Model: m.cfg.Model, TTL: m.cfg.TTL})
+	res, err := m.store.Stamp(ctx, tracklink.Stamp{Session: ref, Touch: touch, Model: m.cfg.Model, TTL: m.cfg.TTL, PromoterLock: m.cfg.PromoterLock})
 	cancel()
 	if err != nil {
 		if r.Context().Err() != nil { // the client went away; not the store's fault
@@ -220,6 +224,20 @@ func (m *Middleware) cleanURL(u *url.URL) (string, bool) {
 		return "", false
 	}
 	return uri, true
+}
+
+// passiveEvidence ends the evidence of a passive touch.
+const passiveEvidence = ", no user activation"
+
+// isPassive reports a cross-site navigation the visitor did not start: the
+// browser sent fetch metadata (Sec-Fetch-Site cross-site, Sec-Fetch-Mode
+// navigate) but no Sec-Fetch-User ?1, as for a script or meta redirect on
+// another site. Its touch never replaces an explicit one
+// (tracklink.Stamp.Replaces). Without fetch metadata nothing is known and
+// the touch is not passive.
+func isPassive(h http.Header) bool {
+	return header(h, "Sec-Fetch-Site") == "cross-site" && header(h, "Sec-Fetch-Mode") == "navigate" &&
+		header(h, "Sec-Fetch-User") != "?1"
 }
 
 // isPrefetch reports speculative loads (Chrome's Sec-Purpose, older

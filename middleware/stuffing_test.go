@@ -1,0 +1,117 @@
+package middleware_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tracklink/tracklink"
+	"github.com/tracklink/tracklink/adapters/memstore"
+	"github.com/tracklink/tracklink/middleware"
+)
+
+// Fetch metadata of a top-level navigation from another site: a click by
+// the visitor (Sec-Fetch-User ?1), and a navigation a script started
+// (location.href = …) without one.
+var (
+	crossSiteClick    = []string{"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document", "Sec-Fetch-User", "?1"}
+	crossSiteRedirect = []string{"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document"}
+)
+
+func TestScriptRedirectDoesNotReplaceThePromoter(t *testing.T) {
+	store := memstore.New()
+	var landings []tracklink.Touch
+	var mu sync.Mutex
+	srv := httptest.NewServer(newMW(t, store, func(c *middleware.Config) {
+		c.Hooks.OnVisit = func(_ context.Context, v tracklink.Visit, _ bool) {
+			mu.Lock()
+			landings = append(landings, v.Landing)
+			mu.Unlock()
+		}
+	}).Handler(page))
+	defer srv.Close()
+	b := newBrowser(t, srv)
+
+	_, body := b.get("/events/summer-fest?promoter=ana", crossSiteClick...)
+	ref := strings.Fields(body)[0]
+	assert.Equal(t, ref+" promoter ana", body)
+
+	// Another site's script sends the visitor through evil's link.
+	_, body = b.get("/events/summer-fest?promoter=evil", append(crossSiteRedirect, "Referer", "https://stuffer.example/")...)
+	assert.Equal(t, ref+" promoter ana", body, "a navigation without user activation replaces no promoter")
+	_, body = b.get("/events/summer-fest?utm_source=evil&utm_campaign=x", crossSiteRedirect...)
+	assert.Equal(t, ref+" promoter ana", body, "nor does it replace with a campaign")
+	mu.Lock()
+	last := landings[len(landings)-1]
+	mu.Unlock()
+	assert.True(t, last.Passive)
+	assert.Contains(t, last.Evidence, "no user activation")
+
+	// The visitor's own click on bob's link does.
+	_, body = b.get("/events/summer-fest?promoter=bob", crossSiteClick...)
+	assert.Equal(t, ref+" promoter bob", body)
+	mu.Lock()
+	assert.False(t, landings[len(landings)-1].Passive)
+	mu.Unlock()
+
+	// Without fetch metadata (an older browser) nothing is known: the
+	// newest link wins as before.
+	_, body = b.get("/events/summer-fest?promoter=carl")
+	assert.Equal(t, ref+" promoter carl", body)
+
+	ev, _, err := store.Touches(context.Background(), ref, "summer-fest")
+	require.NoError(t, err)
+	require.NotNil(t, ev)
+	assert.Equal(t, "carl", ev.Promoter)
+}
+
+func TestRedirectedFreshSessionIsTracked(t *testing.T) {
+	// A fresh session landing through a redirect (an in-app browser, a link
+	// shortener) has no touch to protect: it is tracked as usual.
+	cs := &countingStore{Store: memstore.New()}
+	h := newMW(t, cs).Handler(page)
+	rec := serve(h, landing("/events/summer-fest?promoter=ana", append(crossSiteRedirect, "Referer", "https://l.instagram.com/")...))
+	assert.Contains(t, rec.Body.String(), " promoter ana")
+	assert.Len(t, rec.Result().Cookies(), 1)
+	assert.EqualValues(t, 1, cs.stamps.Load())
+
+	// and it replaces a weaker touch
+	first := serve(h, landing("/events/summer-fest", append(crossSiteClick, "Referer", googleRef)...))
+	require.Contains(t, first.Body.String(), " search google")
+	rec = serve(h, landing("/events/summer-fest?promoter=ana", crossSiteRedirect...), first.Result().Cookies()...)
+	assert.Contains(t, rec.Body.String(), " promoter ana")
+}
+
+func TestPromoterLock(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	srv := httptest.NewServer(newMW(t, memstore.New(), func(c *middleware.Config) {
+		c.PromoterLock, c.Now = time.Hour, clock
+	}).Handler(page))
+	defer srv.Close()
+	b := newBrowser(t, srv)
+
+	_, body := b.get("/events/summer-fest?promoter=ana", crossSiteClick...)
+	ref := strings.Fields(body)[0]
+	advance(30 * time.Minute)
+	_, body = b.get("/events/summer-fest?promoter=bob", crossSiteClick...)
+	assert.Equal(t, ref+" promoter ana", body, "another promoter's click within the lock")
+	_, body = b.get("/events/summer-fest?utm_source=newsletter")
+	assert.Equal(t, ref+" campaign newsletter", body, "a campaign link is no promoter: it replaces the locked touch")
+	_, body = b.get("/events/summer-fest?promoter=ana", crossSiteClick...)
+	assert.Equal(t, ref+" promoter ana", body)
+	advance(61 * time.Minute)
+	_, body = b.get("/events/summer-fest?promoter=bob", crossSiteClick...)
+	assert.Equal(t, ref+" promoter bob", body, "after the lock")
+
+	_, err := middleware.New(middleware.Config{Store: memstore.New(), PromoterLock: -time.Second})
+	assert.ErrorContains(t, err, "PromoterLock must not be negative")
+}
