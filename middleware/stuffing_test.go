@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -114,4 +115,41 @@ func TestPromoterLock(t *testing.T) {
 
 	_, err := middleware.New(middleware.Config{Store: memstore.New(), PromoterLock: -time.Second})
 	assert.ErrorContains(t, err, "PromoterLock must not be negative")
+}
+
+func TestDecoyCookieDoesNotResetTheSession(t *testing.T) {
+	store := memstore.New()
+	h := newMW(t, store).Handler(page)
+	first := serve(h, landing("/events/summer-fest?promoter=ana"))
+	c := first.Result().Cookies()[0]
+	ref := strings.Fields(first.Body.String())[0]
+
+	// Decoys of the session's name, sent before the real cookie (a longer
+	// Path, a parent domain's cookie): unsigned, signed by someone else, empty.
+	foreign := newMW(t, memstore.New(), func(cfg *middleware.Config) { cfg.SessionKeys = [][]byte{[]byte(otherKey)} }).Handler(page)
+	theirs := serve(foreign, landing("/events/summer-fest?promoter=evil")).Result().Cookies()[0]
+	decoys := []*http.Cookie{
+		{Name: c.Name, Value: "decoy"},
+		{Name: c.Name, Value: theirs.Value},
+		{Name: c.Name, Value: ""},
+	}
+	rec := serve(h, landing("/events/summer-fest"), append(decoys, c)...)
+	assert.Equal(t, ref+" promoter ana", rec.Body.String(), "the cookie that verifies is the session")
+	assert.Empty(t, rec.Result().Cookies(), "no fresh cookie")
+
+	// Checkout (an untracked request) reads it the same way.
+	rec = serve(h, httptest.NewRequest("POST", "http://"+siteHost+"/events/summer-fest/checkout", nil), append(decoys, c)...)
+	assert.Equal(t, ref+"  ", rec.Body.String())
+
+	// Decoys alone start a fresh session; so do more decoys than read tries.
+	rec = serve(h, landing("/events/summer-fest"), decoys...)
+	assert.NotContains(t, rec.Body.String(), ref)
+	assert.Len(t, rec.Result().Cookies(), 1)
+	many := make([]*http.Cookie, 0, 40)
+	for range 40 {
+		many = append(many, &http.Cookie{Name: c.Name, Value: "decoy"})
+	}
+	rec = serve(h, landing("/events/summer-fest"), append(many, c)...)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.NotContains(t, rec.Body.String(), ref, "read tries a bounded number of cookies")
 }
