@@ -260,14 +260,28 @@ func header(h http.Header, canonicalKey string) string {
 	return ""
 }
 
-// isDocument reports whether the request loads a page: Sec-Fetch-Dest is
-// document (or absent), and an Accept header, when sent, admits HTML.
+// isDocument reports whether the request loads a page. With fetch
+// metadata, Sec-Fetch-Dest decides: document. Without it (older browsers),
+// the first media range of Accept must be text/html or
+// application/xhtml+xml, as browsers send for a navigation: an image or
+// iframe load (Accept */* or image/…), a missing Accept or an API client
+// is no landing.
 func isDocument(h http.Header) bool {
 	if d := header(h, "Sec-Fetch-Dest"); d != "" {
 		return d == "document"
 	}
-	a := header(h, "Accept")
-	return a == "" || strings.Contains(a, "text/html") || strings.Contains(a, "*/*")
+	return acceptsHTMLFirst(header(h, "Accept"))
+}
+
+// acceptsHTMLFirst reports whether the first media range of an Accept
+// value is text/html or application/xhtml+xml (any parameters, any case).
+// It looks at the first range only, so its cost does not grow with the
+// header.
+func acceptsHTMLFirst(accept string) bool {
+	first, _, _ := strings.Cut(accept, ",")
+	first, _, _ = strings.Cut(first, ";")
+	first = strings.TrimSpace(first)
+	return strings.EqualFold(first, "text/html") || strings.EqualFold(first, "application/xhtml+xml")
 }
 
 // isAsset reports static files by extension; they are never tracked.

@@ -153,3 +153,46 @@ func TestDecoyCookieDoesNotResetTheSession(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.NotContains(t, rec.Body.String(), ref, "read tries a bounded number of cookies")
 }
+
+func TestWithoutFetchMetadataOnlyHTMLFirstIsALanding(t *testing.T) {
+	cases := []struct {
+		name    string
+		headers []string
+		stamped bool
+	}{
+		{"Safari navigation", []string{"Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}, true},
+		{"XHTML first", []string{"Accept", "application/xhtml+xml,text/html;q=0.9"}, true},
+		{"parameters and case", []string{"Accept", " Text/HTML ;q=1.0, */*"}, true},
+		{"img or iframe load", []string{"Accept", "*/*"}, false},
+		{"image", []string{"Accept", "image/avif,image/webp,*/*"}, false},
+		{"HTML not first", []string{"Accept", "*/*,text/html"}, false},
+		{"JSON first", []string{"Accept", "application/json,text/html"}, false},
+		{"no Accept", []string{"Accept", ""}, false},
+		// with fetch metadata, Sec-Fetch-Dest decides
+		{"document, any Accept", []string{"Accept", "*/*", "Sec-Fetch-Dest", "document"}, true},
+		{"iframe", []string{"Accept", "text/html", "Sec-Fetch-Dest", "iframe"}, false},
+		{"image dest", []string{"Accept", "*/*", "Sec-Fetch-Dest", "image"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := &countingStore{Store: memstore.New()}
+			h := newMW(t, cs).Handler(page)
+			req := landing("/events/summer-fest?promoter=ana")
+			for i := 0; i+1 < len(tc.headers); i += 2 {
+				if tc.headers[i+1] == "" {
+					req.Header.Del(tc.headers[i])
+					continue
+				}
+				req.Header.Set(tc.headers[i], tc.headers[i+1])
+			}
+			rec := serve(h, req)
+			if tc.stamped {
+				assert.EqualValues(t, 1, cs.stamps.Load(), "stamped")
+				assert.Len(t, rec.Result().Cookies(), 1)
+			} else {
+				assert.Zero(t, cs.stamps.Load(), "not a landing")
+				assert.Empty(t, rec.Result().Cookies())
+			}
+		})
+	}
+}
