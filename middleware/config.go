@@ -105,6 +105,23 @@ type Config struct {
 	// your jurisdiction allows a first-party, purpose-limited cookie).
 	Consent func(*http.Request) bool
 
+	// ClientKey names the client a request comes from, for the budget of
+	// new sessions (NewSessionsPerMinute): e.g. a keyed hash of the client
+	// IP (behind a proxy, of the address the proxy reports) computed by
+	// the host. tracklink keeps none of it: the key picks one of a fixed
+	// number of counters and is dropped. "" exempts the request. It runs
+	// only for landings that would start a new session.
+	ClientKey func(*http.Request) string
+	// NewSessionsPerMinute, when > 0 (with ClientKey), is how many new
+	// sessions one client key may start per minute (the clock's minute):
+	// past it, a landing without a valid session cookie is served
+	// untracked (no cookie, no store write), reported as ErrSessionBudget
+	// and counted by Middleware.OverBudget. Sessions already started are
+	// tracked as usual. Keys share a fixed array of counters (4096), so
+	// with many clients a few share a budget: a visitor may be served
+	// untracked because another key used it up. Default 0: no budget.
+	NewSessionsPerMinute int
+
 	// StoreTimeout bounds each store call on the request path. Zero means
 	// the default, 50ms; negative is an error (as in webhook.Config). The
 	// page is served without stamping when it runs out.
@@ -181,6 +198,12 @@ func (c *Config) validate() error {
 	}
 	if c.StoreTimeout < 0 {
 		return errors.New("middleware: Config.StoreTimeout must not be negative (zero means the default)")
+	}
+	if c.NewSessionsPerMinute < 0 {
+		return errors.New("middleware: Config.NewSessionsPerMinute must not be negative")
+	}
+	if c.NewSessionsPerMinute > 0 && c.ClientKey == nil {
+		return errors.New("middleware: Config.NewSessionsPerMinute needs Config.ClientKey")
 	}
 	if c.PromoterLock < 0 {
 		return errors.New("middleware: Config.PromoterLock must not be negative")

@@ -27,7 +27,13 @@ type Middleware struct {
 	classifier tracklink.Classifier
 	breaker    breaker
 	limiter    reportLimiter
+	budget     *sessionBudget // nil without NewSessionsPerMinute
+	overBudget atomic.Int64
 }
+
+// OverBudget returns how many landings were served untracked since New
+// because their client key was over Config.NewSessionsPerMinute.
+func (m *Middleware) OverBudget() int64 { return m.overBudget.Load() }
 
 // ErrBreakerOpen is reported (once per opening) when the circuit breaker
 // stops calling the store.
@@ -48,6 +54,9 @@ func New(cfg Config) (*Middleware, error) {
 			PromoterParams: cfg.PromoterParams,
 		},
 		breaker: breaker{threshold: int64(cfg.BreakerThreshold), cooldown: cfg.BreakerCooldown},
+	}
+	if cfg.NewSessionsPerMinute > 0 {
+		m.budget = newSessionBudget(cfg.NewSessionsPerMinute)
 	}
 	var generated bool
 	m.cookies, generated = newCookieJar(&m.cfg)
@@ -162,6 +171,13 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 	}
 	ref := m.cookies.read(r)
 	fresh := ref == ""
+	if fresh && m.budget != nil {
+		if key := m.cfg.ClientKey(r); key != "" && !m.budget.allow(key, now) {
+			m.overBudget.Add(1)
+			m.report(r.Context(), ErrSessionBudget)
+			return tracklink.Visit{}
+		}
+	}
 	if fresh {
 		ref = newSessionRef()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -195,4 +196,80 @@ func TestWithoutFetchMetadataOnlyHTMLFirstIsALanding(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestNewSessionBudget(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cs := &countingStore{Store: memstore.New()}
+	var reported []error
+	mw := newMW(t, cs, func(c *middleware.Config) {
+		c.Now = clock
+		c.ClientKey = func(r *http.Request) string { return r.Header.Get("X-Client") }
+		c.NewSessionsPerMinute = 2
+		c.Hooks.OnError = func(_ context.Context, err error) { reported = append(reported, err) }
+	})
+	h := mw.Handler(page)
+	land := func(client string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+		return serve(h, landing("/events/summer-fest?promoter=ana", "X-Client", client), cookies...)
+	}
+
+	first := land("a")
+	require.Len(t, first.Result().Cookies(), 1)
+	require.Len(t, land("a").Result().Cookies(), 1)
+	require.EqualValues(t, 2, cs.stamps.Load())
+
+	// the third new session of the minute is served untracked
+	rec := land("a")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "no-session", rec.Body.String())
+	assert.Empty(t, rec.Result().Cookies(), "no cookie")
+	assert.EqualValues(t, 2, cs.stamps.Load(), "no store write")
+	assert.EqualValues(t, 1, mw.OverBudget())
+	require.NotEmpty(t, reported)
+	assert.ErrorIs(t, reported[len(reported)-1], middleware.ErrSessionBudget)
+
+	// a session already started is tracked as usual
+	rec = land("a", first.Result().Cookies()...)
+	assert.Contains(t, rec.Body.String(), " promoter ana")
+	assert.EqualValues(t, 3, cs.stamps.Load())
+	// another client has its own budget; a request without a key has none
+	assert.Len(t, land("b").Result().Cookies(), 1)
+	for range 5 {
+		assert.Len(t, land("").Result().Cookies(), 1)
+	}
+
+	// the next minute starts afresh
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	assert.Len(t, land("a").Result().Cookies(), 1)
+	assert.EqualValues(t, 1, mw.OverBudget())
+
+	_, err := middleware.New(middleware.Config{Store: memstore.New(), NewSessionsPerMinute: 10})
+	assert.ErrorContains(t, err, "needs Config.ClientKey")
+	_, err = middleware.New(middleware.Config{Store: memstore.New(), NewSessionsPerMinute: -1})
+	assert.ErrorContains(t, err, "must not be negative")
+}
+
+// TestNewSessionBudgetManyKeys: a flood of distinct keys (one new session
+// each) keeps working on the fixed counters; only keys that share a
+// counter with an earlier one can be refused, a small share.
+func TestNewSessionBudgetManyKeys(t *testing.T) {
+	cs := &countingStore{Store: memstore.New()}
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	mw := newMW(t, cs, func(c *middleware.Config) {
+		c.Now = func() time.Time { return now }
+		c.ClientKey = func(r *http.Request) string { return r.Header.Get("X-Client") }
+		c.NewSessionsPerMinute = 1
+	})
+	h := mw.Handler(page)
+	const keys = 400
+	for i := range keys {
+		serve(h, landing("/events/summer-fest", "X-Client", "client-"+strconv.Itoa(i)))
+	}
+	// 400 keys on 4096 counters: about 19 share one with an earlier key
+	assert.Less(t, mw.OverBudget(), int64(60))
+	assert.EqualValues(t, keys, cs.stamps.Load()+mw.OverBudget())
 }
