@@ -240,6 +240,8 @@ func (s Stamp) Check() error {
 		return invalidf("session reference is not a tracklink reference")
 	case s.TTL <= 0:
 		return invalidf("TTL must be positive")
+	case s.PromoterLock < 0:
+		return invalidf("PromoterLock must not be negative")
 	case s.Touch.Event != "" && !ValidEvent(s.Touch.Event):
 		return invalidf("event slug %q is not [a-z0-9-]{1,%d}", clip(s.Touch.Event, 80), MaxEventLen)
 	case len(s.Touch.Key()) > MaxKeyLen:

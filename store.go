@@ -13,8 +13,14 @@ type Stamp struct {
 	// Touch is the landing's classified touch. Touch.Event scopes it: the
 	// session's touch for that event, or its site-wide touch when "".
 	Touch Touch
-	// Model decides whether Touch replaces the current one (Model.Replaces).
+	// Model decides whether Touch replaces the current one by strength;
+	// Stamp.Replaces is the whole rule stores apply.
 	Model Model
+	// PromoterLock, when > 0, keeps a promoter touch from being replaced
+	// by another promoter's touch for this long after it was stamped
+	// (Stamp.LockEnd). Zero: no lock. A stronger touch of another kind (a
+	// campaign link, a click id) still replaces it under Model.
+	PromoterLock time.Duration
 	// TTL is how long the session's touches live after this landing
 	// (sliding). Must be > 0.
 	TTL time.Duration

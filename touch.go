@@ -39,6 +39,12 @@ type Touch struct {
 	// "param promoter=ana", "referrer l.instagram.com",
 	// "in-app browser Instagram", "Sec-Fetch-Site none".
 	Evidence string `json:"evidence"`
+	// Passive marks a cross-site navigation the visitor did not start
+	// (fetch metadata without Sec-Fetch-User: a script or meta redirect on
+	// another site). A passive touch never replaces an explicit one of
+	// the same scope (Stamp.Replaces); the middleware sets it and says so
+	// in Evidence.
+	Passive bool `json:"passive,omitempty"`
 }
 
 // Limits on what a touch keeps from the request.
@@ -90,14 +96,18 @@ const (
 )
 
 // Replaces reports whether touch next should replace cur as the session's
-// touch for the same scope under model m. Weak touches (direct, platform)
-// never replace an existing touch; an explicit touch always replaces an
-// inferred one. Stores use this (or an equivalent script) when stamping.
+// touch for the same scope under model m, by strength alone. Weak touches
+// (direct, platform) never replace an existing touch; an explicit touch
+// always replaces an inferred one. Stores decide with Stamp.Replaces, which
+// adds the guards of a stamp (Touch.Passive, Stamp.PromoterLock) to this.
 func (m Model) Replaces(cur *Touch, next Touch) bool {
 	if cur == nil {
 		return true
 	}
-	ns, cs := next.Strength(), cur.Strength()
+	return m.replacesStrength(cur.Strength(), next.Strength())
+}
+
+func (m Model) replacesStrength(cs, ns Strength) bool {
 	if ns == StrengthWeak {
 		return false
 	}
@@ -105,4 +115,83 @@ func (m Model) Replaces(cur *Touch, next Touch) bool {
 		return ns > cs
 	}
 	return ns >= cs
+}
+
+// Replaces reports whether s.Touch replaces cur, the scope's current touch
+// (nil: none), whose promoter lock ends at curLock (the LockEnd of the
+// stamp that set cur; zero: none). s.Touch.At must be set: a store stamps
+// a zero At at its clock before asking. The rule, once for every store:
+//
+//   - no current touch: s.Touch is kept, whatever it is;
+//   - a passive touch (Touch.Passive) never replaces an explicit one;
+//   - a promoter touch never replaces another promoter's touch whose lock
+//     runs past s.Touch.At (Stamp.PromoterLock);
+//   - otherwise s.Model decides by strength (Model.Replaces).
+//
+// A store that decides in a script uses ReplaceRule, the same rule as
+// values.
+func (s Stamp) Replaces(cur *Touch, curLock time.Time) bool {
+	if cur == nil {
+		return true
+	}
+	return s.ReplaceRule().Decide(cur.Strength(), cur.PromoterCode(), curLock)
+}
+
+// LockEnd returns until when touch t, s.Touch as stamped (At set), keeps
+// other promoters' touches off its scope: t.At + s.PromoterLock for a
+// promoter touch when PromoterLock > 0, else the zero time (no lock). A
+// store keeps it with the scope's touch and hands it to Replaces on the
+// next stamp.
+func (s Stamp) LockEnd(t Touch) time.Time {
+	if s.PromoterLock <= 0 || t.PromoterCode() == "" {
+		return time.Time{}
+	}
+	return t.At.Add(s.PromoterLock)
+}
+
+// ReplaceRule is Stamp.Replaces as values, for a store that keeps a
+// scope's current touch as fields and decides in a script (redisstore):
+// the script looks the answer up instead of re-deriving the rule.
+type ReplaceRule struct {
+	// ByStrength[cs] reports whether the stamp's touch replaces a current
+	// touch of strength cs that no lock holds.
+	ByStrength [StrengthExplicit + 1]bool
+	// Promoter is the stamp's promoter code; LockAt is, when a lock can
+	// hold the stamp's touch off, its At (else zero). A current touch of
+	// another promoter code than Promoter whose lock ends after LockAt is
+	// kept.
+	Promoter string
+	LockAt   time.Time
+}
+
+// ReplaceRule returns the rule of Stamp.Replaces for s.
+func (s Stamp) ReplaceRule() ReplaceRule {
+	ns := s.Touch.Strength()
+	var r ReplaceRule
+	for cs := range r.ByStrength {
+		r.ByStrength[cs] = s.Model.replacesStrength(Strength(cs), ns) &&
+			!(s.Touch.Passive && Strength(cs) == StrengthExplicit)
+	}
+	if code := s.Touch.PromoterCode(); code != "" {
+		r.Promoter, r.LockAt = code, s.Touch.At
+	}
+	return r
+}
+
+// Decide applies the rule to a current touch of strength cs crediting
+// promoter code curPromoter ("" for none), locked until curLock.
+func (r ReplaceRule) Decide(cs Strength, curPromoter string, curLock time.Time) bool {
+	if r.Locked(curPromoter, curLock) {
+		return false
+	}
+	if cs < 0 || int(cs) >= len(r.ByStrength) {
+		cs = StrengthWeak
+	}
+	return r.ByStrength[cs]
+}
+
+// Locked reports whether a current touch crediting curPromoter, locked
+// until curLock, holds the stamp's touch off.
+func (r ReplaceRule) Locked(curPromoter string, curLock time.Time) bool {
+	return r.Promoter != "" && curPromoter != "" && curPromoter != r.Promoter && curLock.After(r.LockAt)
 }

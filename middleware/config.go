@@ -56,6 +56,15 @@ type Config struct {
 	// tracklink.LastTouch.
 	Model tracklink.Model
 
+	// PromoterLock, when > 0, keeps a promoter's touch from being replaced
+	// by another promoter's link for this long after it was stamped
+	// (tracklink.Stamp.PromoterLock), so that a second code pushed onto a
+	// visitor (a forced redirect, a link dropped into the checkout flow)
+	// cannot take the credit just before the sale. A campaign link or an
+	// ad click still replaces it under Model. Default 0: no lock, the
+	// newest promoter wins.
+	PromoterLock time.Duration
+
 	// EventPath finds the event slug in a request path. Default: a path
 	// "/events/{slug}" or below it ("/events/{slug}/tickets"), with slug a
 	// valid tracklink event slug.
@@ -95,6 +104,23 @@ type Config struct {
 	// served as usual. Default: nil, tracking without asking (use it where
 	// your jurisdiction allows a first-party, purpose-limited cookie).
 	Consent func(*http.Request) bool
+
+	// ClientKey names the client a request comes from, for the budget of
+	// new sessions (NewSessionsPerMinute): e.g. a keyed hash of the client
+	// IP (behind a proxy, of the address the proxy reports) computed by
+	// the host. tracklink keeps none of it: the key picks one of a fixed
+	// number of counters and is dropped. "" exempts the request. It runs
+	// only for landings that would start a new session.
+	ClientKey func(*http.Request) string
+	// NewSessionsPerMinute, when > 0 (with ClientKey), is how many new
+	// sessions one client key may start per minute (the clock's minute):
+	// past it, a landing without a valid session cookie is served
+	// untracked (no cookie, no store write), reported as ErrSessionBudget
+	// and counted by Middleware.OverBudget. Sessions already started are
+	// tracked as usual. Keys share a fixed array of counters (4096), so
+	// with many clients a few share a budget: a visitor may be served
+	// untracked because another key used it up. Default 0: no budget.
+	NewSessionsPerMinute int
 
 	// StoreTimeout bounds each store call on the request path. Zero means
 	// the default, 50ms; negative is an error (as in webhook.Config). The
@@ -172,6 +198,15 @@ func (c *Config) validate() error {
 	}
 	if c.StoreTimeout < 0 {
 		return errors.New("middleware: Config.StoreTimeout must not be negative (zero means the default)")
+	}
+	if c.NewSessionsPerMinute < 0 {
+		return errors.New("middleware: Config.NewSessionsPerMinute must not be negative")
+	}
+	if c.NewSessionsPerMinute > 0 && c.ClientKey == nil {
+		return errors.New("middleware: Config.NewSessionsPerMinute needs Config.ClientKey")
+	}
+	if c.PromoterLock < 0 {
+		return errors.New("middleware: Config.PromoterLock must not be negative")
 	}
 	if c.CookieMaxAge < 0 {
 		return errors.New("middleware: Config.CookieMaxAge must not be negative")

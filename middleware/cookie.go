@@ -91,19 +91,32 @@ func (j *cookieJar) check() error {
 	return nil
 }
 
-// read returns the session reference from the request's cookie; "" when
-// there is none or it does not verify (tampered, expired, signed with a
-// retired key): such a browser quietly starts a fresh session.
+// maxCookieCandidates bounds how many cookies of the session's name read
+// tries to verify, so that a request stuffed with copies costs a bounded
+// number of HMACs.
+const maxCookieCandidates = 16
+
+// read returns the session reference from the request's cookies of the
+// session's name: the first one that verifies, so that a decoy planted
+// under the same name (by a subdomain, with a longer Path, which browsers
+// send first) cannot reset the session. "" when none does (tampered,
+// expired, signed with a retired key, or more than maxCookieCandidates
+// decoys before it): such a browser quietly starts a fresh session.
 func (j *cookieJar) read(r *http.Request) string {
-	c, err := r.Cookie(j.name)
-	if err != nil || c.Value == "" {
-		return ""
+	tried := 0
+	for _, c := range r.CookiesNamed(j.name) {
+		if c.Value == "" {
+			continue
+		}
+		if tried++; tried > maxCookieCandidates {
+			break
+		}
+		var raw []byte
+		if err := securecookie.DecodeMulti(j.name, c.Value, &raw, j.codecs...); err == nil && len(raw) == idLen {
+			return base64.RawURLEncoding.EncodeToString(raw)
+		}
 	}
-	var raw []byte
-	if err := securecookie.DecodeMulti(j.name, c.Value, &raw, j.codecs...); err != nil || len(raw) != idLen {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString(raw)
+	return ""
 }
 
 // write sets the cookie for session reference ref.

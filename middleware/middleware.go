@@ -27,7 +27,13 @@ type Middleware struct {
 	classifier tracklink.Classifier
 	breaker    breaker
 	limiter    reportLimiter
+	budget     *sessionBudget // nil without NewSessionsPerMinute
+	overBudget atomic.Int64
 }
+
+// OverBudget returns how many landings were served untracked since New
+// because their client key was over Config.NewSessionsPerMinute.
+func (m *Middleware) OverBudget() int64 { return m.overBudget.Load() }
 
 // ErrBreakerOpen is reported (once per opening) when the circuit breaker
 // stops calling the store.
@@ -48,6 +54,9 @@ func New(cfg Config) (*Middleware, error) {
 			PromoterParams: cfg.PromoterParams,
 		},
 		breaker: breaker{threshold: int64(cfg.BreakerThreshold), cooldown: cfg.BreakerCooldown},
+	}
+	if cfg.NewSessionsPerMinute > 0 {
+		m.budget = newSessionBudget(cfg.NewSessionsPerMinute)
 	}
 	var generated bool
 	m.cookies, generated = newCookieJar(&m.cfg)
@@ -156,8 +165,19 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 	if ignored != "" {
 		m.report(r.Context(), fmt.Errorf("%w: %s", ErrIgnoredInput, ignored))
 	}
+	if isPassive(h) {
+		touch.Passive = true
+		touch.Evidence += passiveEvidence
+	}
 	ref := m.cookies.read(r)
 	fresh := ref == ""
+	if fresh && m.budget != nil {
+		if key := m.cfg.ClientKey(r); key != "" && !m.budget.allow(key, now) {
+			m.overBudget.Add(1)
+			m.report(r.Context(), ErrSessionBudget)
+			return tracklink.Visit{}
+		}
+	}
 	if fresh {
 		ref = newSessionRef()
 	}
@@ -172,7 +192,7 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 		return v
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.StoreTimeout)
-	res, err := m.store.Stamp(ctx, tracklink.Stamp{Session: ref, Touch: touch, Model: m.cfg.Model, TTL: m.cfg.TTL})
+	res, err := m.store.Stamp(ctx, tracklink.Stamp{Session: ref, Touch: touch, Model: m.cfg.Model, TTL: m.cfg.TTL, PromoterLock: m.cfg.PromoterLock})
 	cancel()
 	if err != nil {
 		if r.Context().Err() != nil { // the client went away; not the store's fault
@@ -222,6 +242,20 @@ func (m *Middleware) cleanURL(u *url.URL) (string, bool) {
 	return uri, true
 }
 
+// passiveEvidence ends the evidence of a passive touch.
+const passiveEvidence = ", no user activation"
+
+// isPassive reports a cross-site navigation the visitor did not start: the
+// browser sent fetch metadata (Sec-Fetch-Site cross-site, Sec-Fetch-Mode
+// navigate) but no Sec-Fetch-User ?1, as for a script or meta redirect on
+// another site. Its touch never replaces an explicit one
+// (tracklink.Stamp.Replaces). Without fetch metadata nothing is known and
+// the touch is not passive.
+func isPassive(h http.Header) bool {
+	return header(h, "Sec-Fetch-Site") == "cross-site" && header(h, "Sec-Fetch-Mode") == "navigate" &&
+		header(h, "Sec-Fetch-User") != "?1"
+}
+
 // isPrefetch reports speculative loads (Chrome's Sec-Purpose, older
 // Purpose and X-Moz headers): the visitor has not opened the page.
 func isPrefetch(h http.Header) bool {
@@ -242,14 +276,28 @@ func header(h http.Header, canonicalKey string) string {
 	return ""
 }
 
-// isDocument reports whether the request loads a page: Sec-Fetch-Dest is
-// document (or absent), and an Accept header, when sent, admits HTML.
+// isDocument reports whether the request loads a page. With fetch
+// metadata, Sec-Fetch-Dest decides: document. Without it (older browsers),
+// the first media range of Accept must be text/html or
+// application/xhtml+xml, as browsers send for a navigation: an image or
+// iframe load (Accept */* or image/…), a missing Accept or an API client
+// is no landing.
 func isDocument(h http.Header) bool {
 	if d := header(h, "Sec-Fetch-Dest"); d != "" {
 		return d == "document"
 	}
-	a := header(h, "Accept")
-	return a == "" || strings.Contains(a, "text/html") || strings.Contains(a, "*/*")
+	return acceptsHTMLFirst(header(h, "Accept"))
+}
+
+// acceptsHTMLFirst reports whether the first media range of an Accept
+// value is text/html or application/xhtml+xml (any parameters, any case).
+// It looks at the first range only, so its cost does not grow with the
+// header.
+func acceptsHTMLFirst(accept string) bool {
+	first, _, _ := strings.Cut(accept, ",")
+	first, _, _ = strings.Cut(first, ";")
+	first = strings.TrimSpace(first)
+	return strings.EqualFold(first, "text/html") || strings.EqualFold(first, "application/xhtml+xml")
 }
 
 // isAsset reports static files by extension; they are never tracked.

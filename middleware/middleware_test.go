@@ -350,6 +350,7 @@ func TestCleanURLRedirectsOnce(t *testing.T) {
 	b := newBrowser(t, srv)
 	req, _ := http.NewRequest("GET", srv.URL+"/events/summer-fest?promoter=ana&utm_source=ig&fbclid=xyz&seat=A1", nil)
 	req.Header.Set("User-Agent", chromeUA)
+	req.Header.Set("Accept", "text/html")
 	res, err := b.c.Do(req)
 	require.NoError(t, err)
 	res.Body.Close()

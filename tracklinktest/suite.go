@@ -166,6 +166,8 @@ var (
 	sessionTests = []subtest{
 		{"Stamp/Ranking", testRanking},
 		{"Stamp/FirstTouch", testFirstTouch},
+		{"Stamp/Passive", testPassive},
+		{"Stamp/PromoterLock", testPromoterLock},
 		{"Stamp/Scope", testScope},
 		{"Stamp/VisitDedup", testVisitDedup},
 		{"Stamp/Expiry", testExpiry},

@@ -301,3 +301,115 @@ func testMarkOnly(t *testing.T, h *env) {
 	wantTraffic(t, h, "", "", "")
 	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(0, 0, 0, 0), nil)
 }
+
+// stampKey stamps st (Model and TTL as given, TTL longTTL when zero) and
+// checks the merged touch's key.
+func stampKey(t *testing.T, h *env, st tracklink.Stamp, wantKey string) tracklink.StampResult {
+	t.Helper()
+	if st.TTL == 0 {
+		st.TTL = longTTL
+	}
+	r, err := h.Sessions.Stamp(t.Context(), st)
+	if err != nil {
+		t.Fatalf("Stamp(%s on %q): %v", st.Touch.Key(), st.Touch.Event, err)
+	}
+	if r.Current.Key() != wantKey {
+		t.Errorf("Stamp(%s on %q, passive %v, lock %v, at %v): Current %s, want %s",
+			st.Touch.Key(), st.Touch.Event, st.Touch.Passive, st.PromoterLock, st.Touch.At.Format(time.TimeOnly), r.Current.Key(), wantKey)
+	}
+	return r
+}
+
+// passive marks a touch as a navigation without user activation.
+func passive(t tracklink.Touch) tracklink.Touch {
+	t.Passive = true
+	return t
+}
+
+func testPassive(t *testing.T, h *env) {
+	for _, m := range []tracklink.Model{tracklink.LastTouch, tracklink.FirstTouch} {
+		s := sessionRef(1 + 10*int(m))
+		at := base
+		st := func(touch tracklink.Touch) tracklink.Stamp {
+			return tracklink.Stamp{Session: s, Touch: touch, Model: m}
+		}
+		stampKey(t, h, st(promoterTouch("ana", "ev", at)), "promoter|ana")
+		// a script redirect on another site replaces no explicit touch
+		r := stampKey(t, h, st(passive(promoterTouch("evil", "ev", at.Add(time.Minute)))), "promoter|ana")
+		if r.Counted {
+			t.Errorf("model %d: a passive touch that was kept out counted a visit", m)
+		}
+		stampKey(t, h, st(passive(campaignTouch("evil", "ev", at.Add(2*time.Minute)))), "promoter|ana")
+		clickID := sourceTouch(tracklink.ChannelSocial, "facebook", "ev", at.Add(3*time.Minute))
+		clickID.ClickID = "fbclid"
+		stampKey(t, h, st(passive(clickID)), "promoter|ana")
+		if m == tracklink.LastTouch {
+			// a click by the visitor still does
+			stampKey(t, h, st(promoterTouch("bob", "ev", at.Add(4*time.Minute))), "promoter|bob")
+		}
+
+		// a passive touch still creates a touch where there is none…
+		fresh := sessionRef(2 + 10*int(m))
+		stampKey(t, h, tracklink.Stamp{Session: fresh, Touch: passive(promoterTouch("carl", "ev", at)), Model: m}, "promoter|carl")
+		ev, _ := touches(t, h, fresh, "ev")
+		if ev == nil || !ev.Passive {
+			t.Errorf("model %d: stored touch %+v, want the passive touch", m, ev)
+		}
+		// …and replaces a weaker one
+		weak := sessionRef(3 + 10*int(m))
+		stampKey(t, h, tracklink.Stamp{Session: weak, Touch: sourceTouch(tracklink.ChannelSocial, "instagram", "ev", at), Model: m}, "social|instagram")
+		stampKey(t, h, tracklink.Stamp{Session: weak, Touch: passive(promoterTouch("carl", "ev", at.Add(time.Minute))), Model: m}, "promoter|carl")
+		// and once explicit, it is protected like any explicit touch
+		stampKey(t, h, tracklink.Stamp{Session: weak, Touch: passive(promoterTouch("evil", "ev", at.Add(2*time.Minute))), Model: m}, "promoter|carl")
+		// the guard is per scope: the site-wide touch is another one
+		stampKey(t, h, tracklink.Stamp{Session: weak, Touch: passive(promoterTouch("evil", "", at.Add(3*time.Minute))), Model: m}, "promoter|evil")
+	}
+}
+
+func testPromoterLock(t *testing.T, h *env) {
+	const lock = time.Hour
+	at := base
+	st := func(s string, touch tracklink.Touch) tracklink.Stamp {
+		return tracklink.Stamp{Session: s, Touch: touch, PromoterLock: lock}
+	}
+	s := sessionRef(1)
+	stampKey(t, h, st(s, promoterTouch("ana", "ev", at)), "promoter|ana")
+	// another promoter's click within the lock is kept out
+	r := stampKey(t, h, st(s, promoterTouch("bob", "ev", at.Add(30*time.Minute))), "promoter|ana")
+	if r.Counted {
+		t.Error("a promoter touch kept out by the lock counted a visit")
+	}
+	wantTouches(t, h, s, "ev", "promoter|ana", "<nil>")
+	// the same promoter's click renews it (locked until at+100m)
+	stampKey(t, h, st(s, promoterTouch("ana", "ev", at.Add(40*time.Minute))), "promoter|ana")
+	stampKey(t, h, st(s, promoterTouch("bob", "ev", at.Add(90*time.Minute))), "promoter|ana")
+	// the lock is per scope
+	stampKey(t, h, st(s, promoterTouch("bob", "", at.Add(90*time.Minute))), "promoter|bob")
+	// after it, the newest promoter wins again
+	stampKey(t, h, st(s, promoterTouch("bob", "ev", at.Add(101*time.Minute))), "promoter|bob")
+
+	// only promoters are held off: a campaign link replaces a locked touch
+	c := sessionRef(2)
+	stampKey(t, h, st(c, promoterTouch("ana", "ev", at)), "promoter|ana")
+	stampKey(t, h, st(c, campaignTouch("newsletter", "ev", at.Add(time.Minute))), "campaign|newsletter")
+	// and a campaign touch holds no lock
+	stampKey(t, h, st(c, promoterTouch("bob", "ev", at.Add(2*time.Minute))), "promoter|bob")
+
+	// without a lock, the newest promoter wins at once
+	n := sessionRef(3)
+	stampKey(t, h, tracklink.Stamp{Session: n, Touch: promoterTouch("ana", "ev", at)}, "promoter|ana")
+	stampKey(t, h, st(n, promoterTouch("bob", "ev", at.Add(time.Minute))), "promoter|bob")
+
+	// a touch stamped without a lock leaves none behind when it replaces a
+	// locked one
+	u := sessionRef(4)
+	stampKey(t, h, st(u, promoterTouch("ana", "ev", at)), "promoter|ana")
+	stampKey(t, h, st(u, promoterTouch("ana", "ev", at.Add(time.Minute))), "promoter|ana")
+	stampKey(t, h, tracklink.Stamp{Session: u, Touch: promoterTouch("ana", "ev", at.Add(2*time.Minute))}, "promoter|ana")
+	stampKey(t, h, st(u, promoterTouch("bob", "ev", at.Add(3*time.Minute))), "promoter|bob")
+
+	// a negative lock is refused
+	if _, err := h.Sessions.Stamp(t.Context(), tracklink.Stamp{Session: s, Touch: promoterTouch("ana", "ev", at), TTL: longTTL, PromoterLock: -time.Second}); err == nil {
+		t.Error("Stamp with a negative PromoterLock: no error")
+	}
+}

@@ -178,9 +178,10 @@ type session struct {
 // scope is a session's state for one event (or the site-wide scope).
 type scope struct {
 	touch tracklink.Touch
-	last  uint64   // session.stamps at its latest landing
-	day   string   // the day of marks
-	marks []uint64 // fingerprints of the source keys counted on day, at most MaxEventMarks
+	lock  time.Time // the touch's promoter lock end (tracklink.Stamp.LockEnd)
+	last  uint64    // session.stamps at its latest landing
+	day   string    // the day of marks
+	marks []uint64  // fingerprints of the source keys counted on day, at most MaxEventMarks
 }
 
 type eventAgg struct {

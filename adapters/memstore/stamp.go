@@ -13,7 +13,7 @@ import (
 
 // Stamp merges st.Touch into the session's touch for the scope
 // (st.Session, st.Touch.Event), where Event "" is the site-wide scope, with
-// st.Model.Replaces; when the landing does not replace the current touch,
+// st.Replaces (st.Model, Touch.Passive and st.PromoterLock); when the landing does not replace the current touch,
 // Current is the existing one. It slides the whole session's expiry to now
 // + st.TTL and counts a visit once per (session, event, Current.Key(),
 // tracklink.Day(st.Touch.At)) into the event's daily and all-time figures
@@ -43,6 +43,7 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 	if t.At.IsZero() {
 		t.At = now
 	}
+	st.Touch = t
 	event, day := t.Event, tracklink.Day(t.At)
 
 	s.mu.Lock()
@@ -60,6 +61,7 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 
 	sc := sess.scopes[event]
 	var curp *tracklink.Touch
+	var curLock time.Time
 	if sc == nil {
 		if event != "" {
 			sess.dropOldest(MaxSessionEvents - 1)
@@ -67,11 +69,11 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 		sc = &scope{}
 		sess.scopes[event] = sc
 	} else {
-		curp = &sc.touch
+		curp, curLock = &sc.touch, sc.lock
 	}
 	sc.last = sess.stamps
-	if st.Model.Replaces(curp, t) {
-		sc.touch = t
+	if st.Replaces(curp, curLock) {
+		sc.touch, sc.lock = t, st.LockEnd(t)
 	}
 	cur := sc.touch
 

@@ -59,20 +59,30 @@ end
 //	KEYS[1] <prefix>{s:<session>}  hash, per scope <ev> ("" site-wide):
 //	                               t:<ev> touch JSON, s:<ev> strength,
 //	                               k:<ev> source key, p:<ev> promoter code,
-//	                               m:<ev> visit marks; and o, the events
-//	                               (not "") least recently landed first,
-//	                               each followed by a space
+//	                               m:<ev> visit marks, l:<ev> promoter lock
+//	                               end (Unix ms; only while one was set);
+//	                               and o, the events (not "") least
+//	                               recently landed first, each followed by
+//	                               a space
 //	KEYS[2] <prefix>{e:<ev>}:v:<day>, KEYS[3] <prefix>{e:<ev>}:v:all,
 //	KEYS[4] <prefix>{e:<ev>}:days  (optional)
 //	KEYS[5..10] <base>promoters, <base>p:<code>:all, :ev, :d:<day>, :days,
 //	        :ed of the promoter code ARGV[8] (optional, with KEYS[2..4])
-//	ARGV    event, touch JSON, strength, model (0 last, 1 first touch),
-//	        ttl ms, day, key, promoter code ("" if none), unused,
-//	        max events, max marks per scope, max sources (<= 0: no cap)
+//	ARGV    event, touch JSON, strength, unused, ttl ms, day, key,
+//	        promoter code ("" if none), replace mask, max events, max
+//	        marks per scope, max sources (<= 0: no cap), lock at (Unix
+//	        ms, "" for none), lock end of this touch (Unix ms, "" for none)
+//
+// The script does not derive the replace rule (tracklink.Stamp.Replaces):
+// Go hands it as values (tracklink.ReplaceRule). The replace mask has one
+// '1' or '0' per strength of the current touch, weakest first: whether
+// this touch replaces a current touch of that strength that no lock
+// holds. When lock at is given, a current touch of another promoter code
+// than ARGV[8] whose l:<ev> is greater is kept.
 //
 // Every step is bounded whatever the session did before: the hash holds
 // at most max events scopes plus the site-wide one (a new event past the
-// cap drops the first of o, its five fields HDEL'd), o is at most max
+// cap drops the first of o, its six fields HDEL'd), o is at most max
 // events slugs (about 4 KB) and m:<ev> is the day (YYYY-MM-DD) followed by
 // at most max marks 16-hex-digit fingerprints (SHA-1) of the source keys
 // counted that day. No command walks the hash.
@@ -87,18 +97,15 @@ end
 // not replaced]}.
 var stampScript = redis.NewScript(visitLib + `
 local sk, ev, day = KEYS[1], ARGV[1], ARGV[6]
-local cur = redis.call('HMGET', sk, 't:' .. ev, 's:' .. ev, 'k:' .. ev, 'p:' .. ev, 'm:' .. ev, 'o')
-local replace
-if not cur[1] then
-  replace = 1
-else
-  local ns, cs = tonumber(ARGV[3]), tonumber(cur[2]) or 0
-  if ns == 0 then
+local cur = redis.call('HMGET', sk, 't:' .. ev, 's:' .. ev, 'k:' .. ev, 'p:' .. ev, 'm:' .. ev, 'o', 'l:' .. ev)
+local replace = 1
+if cur[1] then
+  local lockAt, cp = tonumber(ARGV[13]), cur[4] or ''
+  if lockAt and cp ~= '' and cp ~= ARGV[8] and (tonumber(cur[7]) or 0) > lockAt then
     replace = 0
-  elseif ARGV[4] == '1' then
-    replace = (ns > cs) and 1 or 0
   else
-    replace = (ns >= cs) and 1 or 0
+    local cs = tonumber(cur[2]) or 0
+    replace = (string.sub(ARGV[9], cs + 1, cs + 1) == '1') and 1 or 0
   end
 end
 -- o: move ev to the end, dropping the least recently landed events first
@@ -117,7 +124,7 @@ if ev ~= '' then
     local max = tonumber(ARGV[10])
     while n >= max and n > 0 do
       local old = string.match(o, '^(%S+) ')
-      redis.call('HDEL', sk, 't:' .. old, 's:' .. old, 'k:' .. old, 'p:' .. old, 'm:' .. old)
+      redis.call('HDEL', sk, 't:' .. old, 's:' .. old, 'k:' .. old, 'p:' .. old, 'm:' .. old, 'l:' .. old)
       o = string.sub(o, #old + 2)
       n = n - 1
     end
@@ -127,6 +134,11 @@ end
 local key, code = ARGV[7], ARGV[8]
 if replace == 1 then
   redis.call('HSET', sk, 't:' .. ev, ARGV[2], 's:' .. ev, ARGV[3], 'k:' .. ev, key, 'p:' .. ev, code)
+  if ARGV[14] ~= '' then
+    redis.call('HSET', sk, 'l:' .. ev, ARGV[14])
+  elseif cur[7] then
+    redis.call('HDEL', sk, 'l:' .. ev)
+  end
 else
   key, code = cur[3] or key, cur[4] or ''
 end

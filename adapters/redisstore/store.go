@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -152,8 +153,10 @@ func touchPromoter(t tracklink.Touch) (string, bool) {
 	return code, ok && code == t.Promoter
 }
 
-// Stamp merges the landing into the session's touch for its event, slides
-// the whole session's expiry and counts the visit. The session keeps
+// Stamp merges the landing into the session's touch for its event under
+// st.Replaces (the script is handed the rule as values,
+// tracklink.ReplaceRule, and keeps a promoter lock's end in the session's
+// hash), slides the whole session's expiry and counts the visit. The session keeps
 // touches of at most MaxSessionEvents events besides its site-wide one (a
 // new event past the cap drops the least recently landed one, with its
 // marks) and, per scope, the marks of one day (tracklink.MaxEventMarks), so
@@ -234,9 +237,21 @@ func (s *Store) stampCall(st tracklink.Stamp) (scriptCall, tracklink.Touch, erro
 		return scriptCall{}, t, s.wrap("stamp", err)
 	}
 	day := tracklink.Day(t.At)
-	model := 0
-	if st.Model == tracklink.FirstTouch {
-		model = 1
+	st.Touch = t
+	rule := st.ReplaceRule()
+	var mask [len(rule.ByStrength)]byte
+	for cs, ok := range rule.ByStrength {
+		mask[cs] = '0'
+		if ok {
+			mask[cs] = '1'
+		}
+	}
+	lockAt, lockEnd := "", ""
+	if !rule.LockAt.IsZero() {
+		lockAt = strconv.FormatInt(rule.LockAt.UnixMilli(), 10)
+	}
+	if end := st.LockEnd(t); !end.IsZero() {
+		lockEnd = strconv.FormatInt(end.UnixMilli(), 10)
 	}
 	ttl := max(st.TTL.Milliseconds(), 1)
 	var keys []string
@@ -249,8 +264,8 @@ func (s *Store) stampCall(st tracklink.Stamp) (scriptCall, tracklink.Touch, erro
 			keys = append(keys, s.promoterVisitKeys(code, day)...)
 		}
 	}
-	return scriptCall{stampScript, keys, []any{t.Event, body, int(t.Strength()), model, ttl, day, key, code, "",
-		MaxSessionEvents, tracklink.MaxEventMarks, s.opts.maxSources()}}, t, nil
+	return scriptCall{stampScript, keys, []any{t.Event, body, int(t.Strength()), "", ttl, day, key, code, string(mask[:]),
+		MaxSessionEvents, tracklink.MaxEventMarks, s.opts.maxSources(), lockAt, lockEnd}}, t, nil
 }
 
 // countCalls appends the scripts that count n visits of key (and of

@@ -69,6 +69,9 @@ func (uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Header.Get("Sec-Fetch-Site") == "" {
 		r.Header.Set("Sec-Fetch-Site", "none") // typed or bookmarked
 	}
+	if r.Header.Get("Accept") == "" {
+		r.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8") // a navigation
+	}
 	return http.DefaultTransport.RoundTrip(r)
 }
 
