@@ -28,6 +28,7 @@ type Middleware struct {
 	breaker    breaker
 	limiter    reportLimiter
 	counters   counters
+	queue      *queue
 }
 
 // ErrBreakerOpen is reported (once per opening) when the circuit breaker
@@ -49,6 +50,7 @@ func New(cfg Config) (*Middleware, error) {
 			PromoterParams: cfg.PromoterParams,
 		},
 		breaker: breaker{threshold: int64(cfg.BreakerThreshold), cooldown: cfg.BreakerCooldown},
+		queue:   newQueue(cfg.QueueSize),
 	}
 	var generated bool
 	m.cookies, generated = newCookieJar(&m.cfg)
@@ -147,8 +149,9 @@ func (m *Middleware) tracked(r *http.Request) (event string, outcome counter) {
 }
 
 // stamp classifies the landing, sets the cookie and records the touch. It
-// never fails: store trouble is reported and the visit goes untracked. It
-// returns the counter of the landing's outcome.
+// never fails: a stamp that misses StoreTimeout or meets an open breaker
+// is queued, other store trouble is reported and the visit goes
+// untracked. It returns the counter of the landing's outcome.
 func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string) (tracklink.Visit, counter) {
 	now := m.cfg.Now()
 	h := r.Header
@@ -178,11 +181,12 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 		}
 	}
 	v := tracklink.Visit{Session: ref, Landing: touch}
+	st := tracklink.Stamp{Session: ref, Touch: touch, Model: m.cfg.Model, TTL: m.cfg.TTL}
 	if !m.breaker.allow(now) {
-		return v, cBreakerOpen
+		return v, m.enqueue(queued{stamp: st, visit: v}, cBreakerOpen)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.StoreTimeout)
-	res, err := m.store.Stamp(ctx, tracklink.Stamp{Session: ref, Touch: touch, Model: m.cfg.Model, TTL: m.cfg.TTL})
+	res, err := m.store.Stamp(ctx, st)
 	late := ctx.Err() != nil
 	cancel()
 	if err != nil {
@@ -196,7 +200,7 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 			m.report(r.Context(), fmt.Errorf("middleware: stamp: %w", err))
 		}
 		if late || isTimeout(err) {
-			return v, cDeadline
+			return v, m.enqueue(queued{stamp: st, visit: v}, cDeadline)
 		}
 		return v, cStoreError
 	}

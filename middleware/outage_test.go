@@ -72,6 +72,7 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 				c.StoreTimeout = 30 * time.Millisecond
 				c.BreakerThreshold = 3
 				c.BreakerCooldown = time.Hour
+				c.QueueSize = -1 // the breaker alone: the queue would send its commands later
 				c.Hooks.OnError = func(context.Context, error) { errs.Add(1) }
 			})
 			h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<h1>Summer Fest</h1>") }))

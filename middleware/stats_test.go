@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestEveryRequestCountsOneOutcome(t *testing.T) {
 		{name: "stamped", req: func() *http.Request { return landing("/events/summer-fest?promoter=ana") }, outcome: landingOutcome("stamped")},
 		{name: "deadline", req: func() *http.Request { return landing("/events/summer-fest?promoter=ana") },
 			store: func() *countingStore { cs := &countingStore{Store: memstore.New()}; cs.block.Store(true); return cs },
-			mut:   func(c *middleware.Config) { c.StoreTimeout = time.Millisecond }, outcome: landingOutcome("deadline")},
+			mut:   func(c *middleware.Config) { c.StoreTimeout, c.QueueSize = time.Millisecond, -1 }, outcome: landingOutcome("deadline")},
 		{name: "store error", req: func() *http.Request { return landing("/events/summer-fest?promoter=ana") },
 			store:   func() *countingStore { cs := &countingStore{Store: memstore.New()}; cs.fail.Store(true); return cs },
 			outcome: landingOutcome("store_error")},
@@ -104,7 +105,7 @@ func TestEveryRequestCountsOneOutcome(t *testing.T) {
 	t.Run("breaker open", func(t *testing.T) {
 		cs := &countingStore{Store: memstore.New()}
 		cs.fail.Store(true)
-		mw := newMW(t, cs, func(c *middleware.Config) { c.BreakerThreshold, c.BreakerCooldown = 1, time.Hour })
+		mw := newMW(t, cs, func(c *middleware.Config) { c.BreakerThreshold, c.BreakerCooldown, c.QueueSize = 1, time.Hour, -1 })
 		h := mw.Handler(page)
 		serve(h, landing("/events/summer-fest")) // opens the breaker
 		before := mw.Stats()
@@ -129,10 +130,21 @@ func TestStatsNamesAreUnique(t *testing.T) {
 	}
 	// A Stats with every field set to a distinct value reports each.
 	var s middleware.Stats
-	s.Requests = 1
-	s.Skipped = middleware.SkippedStats{Asset: 2, Skip: 3, Method: 4, Prefetch: 5, NotDocument: 6, Browsing: 7, Bot: 8, UnknownEvent: 9}
-	s.Landings = middleware.LandingStats{Stamped: 10, Deadline: 11, BreakerOpen: 12, StoreError: 13, Canceled: 14, CookieError: 15, Consent: 16}
+	n := int64(0)
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() == reflect.Struct {
+				fill(f)
+			} else {
+				n++
+				f.SetInt(n)
+			}
+		}
+	}
+	fill(reflect.ValueOf(&s).Elem())
 	values := map[int64]bool{}
 	s.Each(func(_ string, v int64) { values[v] = true })
+	assert.EqualValues(t, n, len(values), "each field is reported")
 	assert.Len(t, values, len(names), "each counter maps to a distinct field")
 }
