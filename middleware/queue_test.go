@@ -267,3 +267,44 @@ func TestConcurrentLandingsAreAccounted(t *testing.T) {
 	assert.Zero(t, s.Queue.Length)
 	assert.EqualValues(t, workers*each*2/len(reqs), s.Landings.Total(), "two kinds in five are landings")
 }
+
+// TestQueueHoldsOffWhileTheBreakerIsOpen: on a clock that stands still the
+// breaker never cools down, so the queue leaves the store alone; once the
+// clock passes the cooldown the queue probes and writes what it holds.
+func TestQueueHoldsOffWhileTheBreakerIsOpen(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cs := &countingStore{Store: memstore.New()}
+	mw := newMW(t, cs, func(c *middleware.Config) {
+		c.BreakerThreshold, c.BreakerCooldown, c.Now = 2, time.Minute, clock
+	})
+	h := mw.Handler(page)
+	cs.fail.Store(true)
+	var sessions []string
+	for range 6 {
+		rec := serve(h, landing("/events/summer-fest?promoter=ana"))
+		sessions = append(sessions, sessionOf(t, rec.Body.String()))
+	}
+	s := mw.Stats()
+	assert.EqualValues(t, 2, s.Landings.StoreError, "two failures opened the breaker")
+	assert.EqualValues(t, 4, s.Landings.Queued, "the landings it refused are queued")
+	cs.fail.Store(false)
+	// The breaker refuses every call until the clock moves: the queue
+	// cannot have called the store, whatever the scheduling.
+	assert.EqualValues(t, 2, cs.stamps.Load())
+
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	closeCtx(t, mw)
+	s = mw.Stats()
+	assert.EqualValues(t, 4, s.Queue.Stamped)
+	assert.EqualValues(t, 2+4, cs.stamps.Load(), "one call per queued stamp")
+	checkInvariant(t, s)
+	for i, ref := range sessions {
+		ev, _, err := cs.Touches(t.Context(), ref, "summer-fest")
+		require.NoError(t, err)
+		assert.Equal(t, i >= 2, ev != nil, "landing %d", i)
+	}
+}
