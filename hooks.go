@@ -12,7 +12,9 @@ import "context"
 // twice). Make them idempotent by order id.
 type Hooks struct {
 	// OnVisit runs after the middleware stamped a landing, on the request's
-	// goroutine; keep it fast.
+	// goroutine; keep it fast. For a stamp the middleware queued (the store
+	// was slow) it runs when the queue wrote it, on the queue's goroutine,
+	// with a background context.
 	OnVisit func(ctx context.Context, v Visit, counted bool)
 	// OnAttributed runs for a new order credited to a touch or a promo code.
 	OnAttributed func(ctx context.Context, a Attribution) error

@@ -124,7 +124,8 @@ type Config struct {
 
 	// StoreTimeout bounds each store call on the request path. Zero means
 	// the default, 50ms; negative is an error (as in webhook.Config). The
-	// page is served without stamping when it runs out.
+	// page is served without waiting longer: the stamp is queued (see
+	// QueueSize).
 	StoreTimeout time.Duration
 	// BreakerThreshold is how many consecutive store failures open the
 	// circuit breaker. Default 5; -1 disables the breaker.
@@ -132,6 +133,24 @@ type Config struct {
 	// BreakerCooldown is how long the breaker stays open before one request
 	// probes the store again. Default 5s.
 	BreakerCooldown time.Duration
+
+	// QueueSize bounds the queue of stamps that missed StoreTimeout or met
+	// an open breaker. Such a landing's page is served at once, with its
+	// cookie, and its stamp (the touch at the landing's time, so the visit
+	// counts on its day) is handed to the queue without waiting: a few
+	// background goroutines write it soon after, each call bounded by
+	// QueueTimeout, through the same breaker (while it is open they wait
+	// for its cooldown), retrying a failed call with backoff up to 5
+	// attempts. A stamp that finds the queue full is dropped. Stats counts
+	// each of these outcomes. A retried stamp that the store had applied
+	// after all counts its visit once (a store counts a visit once per
+	// session, source and day). Each queued stamp holds a few hundred
+	// bytes. Default 10000; -1 disables the queue (such landings go
+	// untracked). Call Close on shutdown to write what is queued.
+	QueueSize int
+	// QueueTimeout bounds each store call of the queue. Default 2s;
+	// negative is an error.
+	QueueTimeout time.Duration
 
 	// Hooks: OnVisit after each stamp, OnError for absorbed errors and
 	// ignored input (rate-limited). Other hooks are the webhook's.
@@ -165,6 +184,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.BreakerThreshold == 0 {
 		c.BreakerThreshold = 5
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = 10000
+	}
+	if c.QueueTimeout == 0 {
+		c.QueueTimeout = 2 * time.Second
 	}
 	if c.BreakerCooldown <= 0 {
 		c.BreakerCooldown = 5 * time.Second
@@ -207,6 +232,12 @@ func (c *Config) validate() error {
 	}
 	if c.PromoterLock < 0 {
 		return errors.New("middleware: Config.PromoterLock must not be negative")
+	}
+	if c.QueueSize < -1 {
+		return errors.New("middleware: Config.QueueSize must be positive, 0 for the default or -1 for no queue")
+	}
+	if c.QueueTimeout < 0 {
+		return errors.New("middleware: Config.QueueTimeout must not be negative (zero means the default)")
 	}
 	if c.CookieMaxAge < 0 {
 		return errors.New("middleware: Config.CookieMaxAge must not be negative")

@@ -28,12 +28,13 @@ type Middleware struct {
 	breaker    breaker
 	limiter    reportLimiter
 	budget     *sessionBudget // nil without NewSessionsPerMinute
-	overBudget atomic.Int64
+	counters   counters
+	queue      *queue
 }
 
 // OverBudget returns how many landings were served untracked since New
 // because their client key was over Config.NewSessionsPerMinute.
-func (m *Middleware) OverBudget() int64 { return m.overBudget.Load() }
+func (m *Middleware) OverBudget() int64 { return m.counters[cOverBudget].n.Load() }
 
 // ErrBreakerOpen is reported (once per opening) when the circuit breaker
 // stops calling the store.
@@ -54,6 +55,7 @@ func New(cfg Config) (*Middleware, error) {
 			PromoterParams: cfg.PromoterParams,
 		},
 		breaker: breaker{threshold: int64(cfg.BreakerThreshold), cooldown: cfg.BreakerCooldown},
+		queue:   newQueue(cfg.QueueSize),
 	}
 	if cfg.NewSessionsPerMinute > 0 {
 		m.budget = newSessionBudget(cfg.NewSessionsPerMinute)
@@ -81,26 +83,30 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	m.counters.add(cRequests)
 	if r.Method == http.MethodGet && isAsset(r.URL.Path) {
+		m.counters.add(cAsset)
 		next.ServeHTTP(w, r) // static files never need the session
 		return
 	}
-	var event string
-	var tracked bool
+	event, outcome := "", cSkip
 	if m.cfg.Skip == nil || !m.cfg.Skip(r) {
-		event, tracked = m.tracked(r)
+		event, outcome = m.tracked(r)
 	}
-	if !tracked {
+	if outcome != cLanding {
 		// Untracked: no store call, no cookie work unless a handler asks
 		// FromContext for the session (checkout does).
+		m.counters.add(outcome)
 		next.ServeHTTP(w, r.WithContext(&lazyVisit{Context: r.Context(), m: m, r: r}))
 		return
 	}
 	if m.cfg.Consent != nil && !m.cfg.Consent(r) {
+		m.counters.add(cConsent)
 		next.ServeHTTP(w, r)
 		return
 	}
-	v := m.stamp(w, r, event)
+	v, outcome := m.stamp(w, r, event)
+	m.counters.add(outcome)
 	ctx := tracklink.NewContext(r.Context(), v)
 	if m.cfg.CleanURL && m.classifier.HasTrackingParams(r.URL.RawQuery) {
 		if u, ok := m.cleanURL(r.URL); ok {
@@ -115,14 +121,18 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 // page view worth a store call: GET page views of event pages always;
 // other pages only with tracking parameters, an external Referer, or no
 // Referer and an in-app browser. Never HEAD or other methods, prefetches, non-document
-// fetches, bots, link-preview fetchers or HTTP clients.
-func (m *Middleware) tracked(r *http.Request) (event string, ok bool) {
+// fetches, bots, link-preview fetchers or HTTP clients. It returns cLanding
+// for a landing, else the counter of the reason it is skipped.
+func (m *Middleware) tracked(r *http.Request) (event string, outcome counter) {
 	if r.Method != http.MethodGet {
-		return "", false
+		return "", cMethod
 	}
 	h := r.Header
-	if isPrefetch(h) || !isDocument(h) {
-		return "", false
+	if isPrefetch(h) {
+		return "", cPrefetch
+	}
+	if !isDocument(h) {
+		return "", cNotDocument
 	}
 	event, isEvent := m.cfg.EventPath(r.URL.Path)
 	ua := header(h, "User-Agent")
@@ -131,24 +141,26 @@ func (m *Middleware) tracked(r *http.Request) (event string, ok bool) {
 		// browsing. Without one, only an in-app browser tells a landing.
 		if ref := header(h, "Referer"); ref != "" {
 			if !m.classifier.ExternalReferrer(ref, r.Host) {
-				return "", false
+				return "", cBrowsing
 			}
 		} else if _, _, inApp := tracklink.InAppBrowser(ua); !inApp {
-			return "", false
+			return "", cBrowsing
 		}
 	}
 	if IsBot(ua) {
-		return "", false
+		return "", cBot
 	}
 	if isEvent && m.cfg.Events != nil && !m.cfg.Events(r.Context(), event) {
-		return "", false // a slug the host does not sell: served, untracked
+		return "", cUnknownEvent // a slug the host does not sell: served, untracked
 	}
-	return event, true
+	return event, cLanding
 }
 
 // stamp classifies the landing, sets the cookie and records the touch. It
-// never fails: store trouble is reported and the visit goes untracked.
-func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string) tracklink.Visit {
+// never fails: a stamp that misses StoreTimeout or meets an open breaker
+// is queued, other store trouble is reported and the visit goes
+// untracked. It returns the counter of the landing's outcome.
+func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string) (tracklink.Visit, counter) {
 	now := m.cfg.Now()
 	h := r.Header
 	touch, ignored := m.classifier.Classify(tracklink.Landing{
@@ -173,9 +185,8 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 	fresh := ref == ""
 	if fresh && m.budget != nil {
 		if key := m.cfg.ClientKey(r); key != "" && !m.budget.allow(key, now) {
-			m.overBudget.Add(1)
 			m.report(r.Context(), ErrSessionBudget)
-			return tracklink.Visit{}
+			return tracklink.Visit{}, cOverBudget
 		}
 	}
 	if fresh {
@@ -184,34 +195,49 @@ func (m *Middleware) stamp(w http.ResponseWriter, r *http.Request, event string)
 	if fresh || m.cfg.CookieMaxAge > 0 {
 		if err := m.cookies.write(w, ref); err != nil {
 			m.report(r.Context(), fmt.Errorf("middleware: set cookie: %w", err))
-			return tracklink.Visit{}
+			return tracklink.Visit{}, cCookieError
 		}
 	}
 	v := tracklink.Visit{Session: ref, Landing: touch}
+	st := tracklink.Stamp{Session: ref, Touch: touch, Model: m.cfg.Model, TTL: m.cfg.TTL, PromoterLock: m.cfg.PromoterLock}
 	if !m.breaker.allow(now) {
-		return v
+		return v, m.enqueue(queued{stamp: st, visit: v}, cBreakerOpen)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.StoreTimeout)
-	res, err := m.store.Stamp(ctx, tracklink.Stamp{Session: ref, Touch: touch, Model: m.cfg.Model, TTL: m.cfg.TTL, PromoterLock: m.cfg.PromoterLock})
+	res, err := m.store.Stamp(ctx, st)
+	late := ctx.Err() != nil
 	cancel()
 	if err != nil {
 		if r.Context().Err() != nil { // the client went away; not the store's fault
 			m.breaker.probing.Store(false)
-			return v
+			return v, cCanceled
 		}
 		if m.breaker.failure(now) {
 			m.report(r.Context(), fmt.Errorf("%w: %w", ErrBreakerOpen, err))
 		} else {
 			m.report(r.Context(), fmt.Errorf("middleware: stamp: %w", err))
 		}
-		return v
+		if late || isTimeout(err) {
+			return v, m.enqueue(queued{stamp: st, visit: v}, cDeadline)
+		}
+		return v, cStoreError
 	}
 	m.breaker.success()
 	v.Tracked, v.Current = true, res.Current
 	if m.cfg.Hooks.OnVisit != nil {
 		m.cfg.Hooks.OnVisit(r.Context(), v, res.Counted)
 	}
-	return v
+	return v, cStamped
+}
+
+// isTimeout reports an error that says a deadline passed: the context's,
+// or a client's own I/O timeout that fired first.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }
 
 // ErrIgnoredInput is reported through OnError when part of a request was

@@ -118,6 +118,7 @@ func main() {
 
 type harness struct {
 	app     http.Handler
+	mw      *middleware.Middleware
 	secret  string
 	absorbs atomic.Int64 // store errors the middleware absorbed (fail open)
 }
@@ -152,6 +153,7 @@ func newHarness(rdb redis.UniversalClient, prefix string, storeTimeout time.Dura
 		io.WriteString(w, pageBody)
 	})
 	site.Handle("POST /webhooks/orders", wh)
+	h.mw = mw
 	h.app = mw.Handler(site)
 	return h
 }
@@ -434,7 +436,19 @@ func runLoad(h *harness, target string, landings, webhooks int, d time.Duration,
 	row("landing, new visitor", &newLand)
 	row("landing, returning", &retLand)
 	row("order webhook", &hook)
-	fmt.Printf("\nstore errors absorbed by the middleware (page served untracked): %d\n", h.absorbs.Load())
+	fmt.Printf("\nstore errors absorbed by the middleware (page served at once): %d\n", h.absorbs.Load())
+	// The stamps still queued are written before the landings' outcomes
+	// are printed.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.mw.Close(ctx); err != nil {
+		fmt.Println(err)
+	}
+	h.mw.Stats().Each(func(name string, v int64) {
+		if v != 0 {
+			fmt.Printf("%s %d\n", name, v)
+		}
+	})
 }
 
 func codes(s *kindStats) string {

@@ -97,6 +97,10 @@ func run() error {
 		srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Write the stamps queued while the store was slow.
+	if err := mw.Close(sctx); err != nil {
+		log.Print(err)
+	}
 	log.Print("stopped")
 	return nil
 }

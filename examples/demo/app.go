@@ -78,6 +78,7 @@ type App struct {
 	events   []Event
 	bySlug   map[string]Event
 	reporter *report.Reporter
+	mw       *middleware.Middleware
 	payments *paymentProvider
 	pages    map[string]*template.Template
 	handler  http.Handler
@@ -163,6 +164,7 @@ func NewApp(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.mw = mw
 
 	// tracklink: the webhook receiver attributes each paid order once.
 	wh, err := webhook.NewHandler(webhook.Config{
@@ -237,10 +239,16 @@ func (a *App) Reporter() *report.Reporter { return a.reporter }
 // Store returns the app's store.
 func (a *App) Store() Store { return a.store }
 
-// Close ends live streams and abandons pending payments.
+// Close ends live streams, abandons pending payments and writes the
+// stamps the middleware still has queued (for at most 5 s).
 func (a *App) Close() {
 	a.payments.close()
 	a.reporter.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.mw.Close(ctx); err != nil {
+		a.log.Warn("tracklink", "error", err)
+	}
 }
 
 func securityHeaders(next http.Handler) http.Handler {
