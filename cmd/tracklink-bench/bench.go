@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,6 +213,9 @@ func (b *bench) round(ctx context.Context, m mode, r int) (res roundResult, err 
 	defer cancel()
 	args := []string{"-serve", m.name, "-conns", strconv.Itoa(b.cfg.conns),
 		"-store-timeout", b.cfg.storeTimeout.String(), "-lifetime", lifetime.String()}
+	if b.cfg.profileDir != "" {
+		args = append(args, "-cpuprofile", filepath.Join(b.cfg.profileDir, fmt.Sprintf("%s-%d.pprof", m.name, r+1)))
+	}
 	if m.redis {
 		args = append(args, "-redis", b.cfg.redisAddr, "-prefix", fmt.Sprintf("%s%s-%d:", b.prefix, m.name, r+1))
 	}
@@ -232,9 +236,17 @@ func (b *bench) round(ctx context.Context, m mode, r int) (res roundResult, err 
 		return res, err
 	}
 	defer func() {
+		// Closing its standard input stops the server (and writes its
+		// profile); a server that has not exited soon after is killed.
 		stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(3 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
 		if err != nil {
 			if s := stderr.String(); s != "" {
 				err = fmt.Errorf("%w\nserver output:\n%s", err, s)

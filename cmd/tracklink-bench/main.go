@@ -56,6 +56,9 @@
 // run with appendonly off. Everything is bounded: each server process is
 // killed when its round ends or the parent fails, and exits by itself when
 // the parent's pipe to it closes or its lifetime ends.
+//
+// -cpuprofile DIR writes a CPU profile of each server process (warm-up and
+// recording) to DIR/MODE-ROUND.pprof, for go tool pprof.
 package main
 
 import (
@@ -86,20 +89,21 @@ func main() {
 		modeList  = flag.String("modes", "", "comma-separated modes (default: all): "+modeNames())
 		storeTO   = flag.Duration("store-timeout", 500*time.Millisecond, "middleware.Config.StoreTimeout of the servers")
 		lifetime  = flag.Duration("lifetime", 2*time.Minute, "server process only: exit after this long")
+		profile   = flag.String("cpuprofile", "", "write each server process's CPU profile to DIR/MODE-ROUND.pprof (server process: to this file)")
 	)
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("tracklink-bench: ")
 	if *serveMode != "" {
 		err := serve(serveConfig{mode: *serveMode, redisAddr: *redisAddr, prefix: *prefix, conns: *conns,
-			storeTimeout: *storeTO, lifetime: *lifetime})
+			storeTimeout: *storeTO, lifetime: *lifetime, cpuProfile: *profile})
 		if err != nil {
 			log.Fatalf("serve %s: %v", *serveMode, err)
 		}
 		return
 	}
 	cfg := benchConfig{redisAddr: *redisAddr, rounds: *rounds, duration: *duration, warmup: *warmup,
-		conns: *conns, storeTimeout: *storeTO}
+		conns: *conns, storeTimeout: *storeTO, profileDir: *profile}
 	var err error
 	if cfg.modes, err = parseModes(*modeList); err == nil {
 		err = cfg.validate()
@@ -111,6 +115,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+			log.Fatal(err)
+		}
+	}
 	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
 		stop()
 		log.Fatal(err)
@@ -152,6 +161,7 @@ type benchConfig struct {
 	conns            int
 	storeTimeout     time.Duration
 	modes            []mode
+	profileDir       string
 }
 
 func (c benchConfig) validate() error {

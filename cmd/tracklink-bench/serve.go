@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,7 @@ type serveConfig struct {
 	conns        int
 	storeTimeout time.Duration
 	lifetime     time.Duration
+	cpuProfile   string // file for a CPU profile of the process, "" for none
 }
 
 // serve is the server process: it builds the mode's app, listens on
@@ -144,6 +146,17 @@ func serve(c serveConfig) error {
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       time.Minute,
 		MaxHeaderBytes:    16 << 10,
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Printf("listening %s\n", ln.Addr())
 	done := make(chan error, 1)
