@@ -106,17 +106,20 @@ func (b *bench) report(w io.Writer) {
 
 func anomalies(s summary) string {
 	var a []string
+	n := func(v int64) string { return thousands(float64(v)) }
 	if s.failed > 0 {
-		a = append(a, fmt.Sprintf("%d of %d failed (%s)", s.failed, s.requests, s.lastFailed))
+		a = append(a, fmt.Sprintf("%s of %s failed (%s)", n(int64(s.failed)), n(int64(s.requests)), s.lastFailed))
 	}
 	if s.noCookie > 0 {
-		a = append(a, fmt.Sprintf("%d without a session cookie", s.noCookie))
+		a = append(a, fmt.Sprintf("%s without a session cookie", n(int64(s.noCookie))))
 	}
 	if s.cookie > 0 {
-		a = append(a, fmt.Sprintf("%d set a cookie", s.cookie))
+		a = append(a, fmt.Sprintf("%s set a cookie", n(int64(s.cookie))))
 	}
-	if s.absorbed > 0 {
-		a = append(a, fmt.Sprintf("%d store errors absorbed", s.absorbed))
+	if s.absorbed == 1 {
+		a = append(a, "1 store error absorbed")
+	} else if s.absorbed > 1 {
+		a = append(a, fmt.Sprintf("%s store errors absorbed", n(s.absorbed)))
 	}
 	if len(a) == 0 {
 		return "none"
