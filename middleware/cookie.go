@@ -14,8 +14,9 @@ import (
 )
 
 // The session cookie holds nothing but 16 random bytes (128 bits), signed
-// with the first SessionKeys pair (HMAC-SHA256, gorilla/securecookie, the
-// codec gorilla/sessions' CookieStore uses) and optionally encrypted. The
+// with the first SessionKeys pair (HMAC-SHA256 in gorilla/securecookie's
+// format, the codec gorilla/sessions' CookieStore uses; see idCodec) and
+// optionally encrypted (by securecookie itself). The
 // id is the store's key for the session's touches; the session reference
 // handed to checkout is the same id in unpadded URL-safe base64, 22
 // characters of [A-Za-z0-9_-].
@@ -33,8 +34,15 @@ import (
 // cookie ends when the browser closes.
 type cookieJar struct {
 	name    string
-	codecs  []securecookie.Codec
+	codecs  []cookieCodec // one per SessionKeys pair, the first signs
 	options sessions.Options
+}
+
+// cookieCodec is a SessionKeys pair's codec: idCodec for a signing-only
+// pair, securecookie for one that also encrypts.
+type cookieCodec struct {
+	fast   *idCodec
+	secure securecookie.Codec
 }
 
 const idLen = 16
@@ -52,17 +60,25 @@ func newCookieJar(c *Config) (*cookieJar, bool) {
 	} else if len(keys) == 1 {
 		keys = [][]byte{keys[0], nil}
 	}
-	codecs := securecookie.CodecsFromPairs(keys...)
 	age := maxCookieAge
 	if c.CookieMaxAge > age {
 		age = c.CookieMaxAge
 	}
-	for _, codec := range codecs {
-		if sc, ok := codec.(*securecookie.SecureCookie); ok {
-			sc.SetSerializer(securecookie.NopEncoder{})
-			sc.MaxAge(int(age / time.Second))
-			sc.MaxLength(512) // an id cookie is ~100 bytes; refuse anything big before any work
+	var codecs []cookieCodec
+	for i := 0; i < len(keys); i += 2 {
+		var block []byte
+		if i+1 < len(keys) {
+			block = keys[i+1]
 		}
+		if block == nil {
+			codecs = append(codecs, cookieCodec{fast: newIDCodec(keys[i], int64(age/time.Second))})
+			continue
+		}
+		sc := securecookie.New(keys[i], block)
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(int(age / time.Second))
+		sc.MaxLength(maxCookieValue) // refuse anything big before any work
+		codecs = append(codecs, cookieCodec{secure: sc})
 	}
 	j := &cookieJar{
 		name:   c.CookieName,
@@ -85,10 +101,40 @@ func newCookieJar(c *Config) (*cookieJar, bool) {
 // check signs a throwaway id, so a key securecookie cannot use fails New
 // instead of every request.
 func (j *cookieJar) check() error {
-	if _, err := securecookie.EncodeMulti(j.name, make([]byte, idLen), j.codecs...); err != nil {
-		return fmt.Errorf("middleware: session keys: %w", err)
+	for _, c := range j.codecs {
+		if c.secure != nil {
+			if _, err := c.secure.Encode(j.name, make([]byte, idLen)); err != nil {
+				return fmt.Errorf("middleware: session keys: %w", err)
+			}
+		}
 	}
 	return nil
+}
+
+// decode verifies one cookie value with every pair's codec in turn.
+func (j *cookieJar) decode(value string, now int64) (id [idLen]byte, ok bool) {
+	for _, c := range j.codecs {
+		if c.fast != nil {
+			if id, ok = c.fast.decode(j.name, value, now); ok {
+				return id, true
+			}
+			continue
+		}
+		var raw []byte
+		if err := c.secure.Decode(j.name, value, &raw); err == nil && len(raw) == idLen {
+			copy(id[:], raw)
+			return id, true
+		}
+	}
+	return id, false
+}
+
+// encode signs id with the first pair.
+func (j *cookieJar) encode(id [idLen]byte, now int64) (string, error) {
+	if c := j.codecs[0]; c.fast != nil {
+		return c.fast.encode(j.name, id, now), nil
+	}
+	return j.codecs[0].secure.Encode(j.name, id[:])
 }
 
 // maxCookieCandidates bounds how many cookies of the session's name read
@@ -104,16 +150,22 @@ const maxCookieCandidates = 16
 // decoys before it): such a browser quietly starts a fresh session.
 func (j *cookieJar) read(r *http.Request) string {
 	tried := 0
-	for _, c := range r.CookiesNamed(j.name) {
-		if c.Value == "" {
-			continue
-		}
-		if tried++; tried > maxCookieCandidates {
-			break
-		}
-		var raw []byte
-		if err := securecookie.DecodeMulti(j.name, c.Value, &raw, j.codecs...); err == nil && len(raw) == idLen {
-			return base64.RawURLEncoding.EncodeToString(raw)
+	now := time.Now().Unix()
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || name != j.name || value == "" {
+				continue
+			}
+			if tried++; tried > maxCookieCandidates {
+				return ""
+			}
+			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
+				value = value[1 : len(value)-1]
+			}
+			if id, ok := j.decode(value, now); ok {
+				return base64.RawURLEncoding.EncodeToString(id[:])
+			}
 		}
 	}
 	return ""
@@ -121,11 +173,11 @@ func (j *cookieJar) read(r *http.Request) string {
 
 // write sets the cookie for session reference ref.
 func (j *cookieJar) write(w http.ResponseWriter, ref string) error {
-	raw, err := base64.RawURLEncoding.DecodeString(ref)
-	if err != nil || len(raw) != idLen {
+	var id [idLen]byte
+	if n, err := base64.RawURLEncoding.Decode(id[:], []byte(ref)); err != nil || n != idLen || len(ref) != 22 {
 		return errors.New("middleware: malformed session reference")
 	}
-	v, err := securecookie.EncodeMulti(j.name, raw, j.codecs...)
+	v, err := j.encode(id, time.Now().Unix())
 	if err != nil {
 		return err
 	}
