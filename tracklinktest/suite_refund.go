@@ -1,7 +1,6 @@
 package tracklinktest
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -33,15 +32,7 @@ func wantRefunded(t *testing.T, what string, a tracklink.Attribution, revenue in
 	}
 }
 
-// skipUnsupported skips a store that refuses partial refunds.
-func skipUnsupported(t *testing.T, h *env) {
-	if _, err := h.Ledger.PartialRefund(t.Context(), tracklink.Refund{OrderID: "probe", RefundID: "probe", Amount: 1}); errors.Is(err, errors.ErrUnsupported) {
-		t.Skip(err)
-	}
-}
-
 func testPartialRefund(t *testing.T, h *env) {
-	skipUnsupported(t, h)
 	ctx := t.Context()
 	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana", Groups: []string{"crew"}})
 	a := order("ord-1", "ev", promoterTouch("ana", "ev", base), 4, 1, 10000, "EUR", base)
@@ -125,7 +116,6 @@ func testPartialRefund(t *testing.T, h *env) {
 // testPartialRefundDuplicate: the same refund id delivered again, or many
 // times at once, is applied once.
 func testPartialRefundDuplicate(t *testing.T, h *env) {
-	skipUnsupported(t, h)
 	record(t, h, order("ord-1", "ev", campaignTouch("newsletter", "ev", base), 5, 0, 5000, "EUR", base))
 	r := tracklink.Refund{OrderID: "ord-1", RefundID: "re_1", Amount: 1000, Tickets: 1, At: base}
 	first := tracklink.WithDelivery(t.Context(), "refund-delivery-1")
@@ -178,7 +168,6 @@ func testPartialRefundDuplicate(t *testing.T, h *env) {
 // testPartialRefundConcurrentIDs: different refund ids at once each apply
 // once, and their sum is taken off.
 func testPartialRefundConcurrentIDs(t *testing.T, h *env) {
-	skipUnsupported(t, h)
 	savePromoter(t, h, tracklink.Promoter{Code: "bo", Name: "Bo"})
 	record(t, h, order("ord-1", "ev", promoterTouch("bo", "ev", base), 10, 0, 10000, "EUR", base))
 	const n = 8
@@ -205,7 +194,6 @@ func testPartialRefundConcurrentIDs(t *testing.T, h *env) {
 // counts takes off what is left, completes the refund and never goes
 // negative.
 func testPartialRefundClamped(t *testing.T, h *env) {
-	skipUnsupported(t, h)
 	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana", Groups: []string{"crew"}})
 	record(t, h, order("ord-1", "ev", promoterTouch("ana", "ev", base), 2, 1, 4000, "EUR", base))
 	record(t, h, order("ord-2", "ev", promoterTouch("ana", "ev", base), 1, 0, 1000, "EUR", base))
@@ -250,7 +238,6 @@ func testPartialRefundClamped(t *testing.T, h *env) {
 // testPartialThenFull: a full refund after partial ones reverses only what
 // they left.
 func testPartialThenFull(t *testing.T, h *env) {
-	skipUnsupported(t, h)
 	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana"})
 	record(t, h, order("ord-1", "ev", promoterTouch("ana", "ev", base), 3, 2, 6000, "EUR", base))
 	partialRefund(t, h, tracklink.Refund{OrderID: "ord-1", RefundID: "re_1", Amount: 2000, Tickets: 1, At: base})
@@ -276,7 +263,6 @@ func testPartialThenFull(t *testing.T, h *env) {
 // testPartialRefundUnknown: a refund of an order not recorded writes
 // nothing, and a late Record counts in full.
 func testPartialRefundUnknown(t *testing.T, h *env) {
-	skipUnsupported(t, h)
 	rr := partialRefund(t, h, tracklink.Refund{OrderID: "ord-1", RefundID: "re_1", Amount: 100, At: base})
 	if rr.Known || rr.Applied {
 		t.Errorf("PartialRefund of an unknown order: Known %v Applied %v; want false, false", rr.Known, rr.Applied)
@@ -296,7 +282,6 @@ func testPartialRefundUnknown(t *testing.T, h *env) {
 
 // testPartialRefundCap: an order takes at most MaxOrderRefunds refund ids.
 func testPartialRefundCap(t *testing.T, h *env) {
-	skipUnsupported(t, h)
 	record(t, h, order("ord-1", "ev", noTouch("ev"), 1, 0, 1_000_000, "EUR", base))
 	for i := range tracklink.MaxOrderRefunds {
 		partialRefund(t, h, tracklink.Refund{OrderID: "ord-1", RefundID: fmt.Sprintf("re_%d", i), Amount: 1, At: base})
