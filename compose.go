@@ -317,6 +317,11 @@ func (s *Split) Refund(ctx context.Context, orderID string, at time.Time) (Recor
 	return s.ledger.Refund(ctx, orderID, at)
 }
 
+// PartialRefund refunds on the ledger.
+func (s *Split) PartialRefund(ctx context.Context, r Refund) (RefundRecord, error) {
+	return s.ledger.PartialRefund(ctx, r)
+}
+
 // Ack acknowledges on the ledger.
 func (s *Split) Ack(ctx context.Context, orderID string, kind HookKind) error {
 	return s.ledger.Ack(ctx, orderID, kind)

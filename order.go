@@ -179,9 +179,18 @@ type Attribution struct {
 	// TouchAge is the time from the credited touch to the order.
 	TouchAge time.Duration `json:"touch_age"`
 	At       time.Time     `json:"at"`
-	Refunded bool          `json:"refunded,omitempty"`
-	// RefundedAt is set once the order was refunded.
+	// Refunded reports that the order is refunded in full: it counts in
+	// no figure.
+	Refunded bool `json:"refunded,omitempty"`
+	// RefundedAt is set once the order was refunded in full.
 	RefundedAt time.Time `json:"refunded_at,omitzero"`
+	// RefundedRevenue and RefundedTickets are what its refunds took off
+	// the figures so far (Ledger.PartialRefund): Revenue and Tickets once
+	// it is refunded in full. An order refunded before these were kept
+	// may have them zero with Refunded set: use RefundedAmount and
+	// NetRevenue, which read Refunded too.
+	RefundedRevenue int64 `json:"refunded_revenue,omitempty"`
+	RefundedTickets int   `json:"refunded_tickets,omitempty"`
 }
 
 // Day returns the attribution's day as YYYY-MM-DD in UTC, the day its

@@ -40,7 +40,8 @@ type StampResult struct {
 	Counted bool
 }
 
-// Record is the result of Ledger.Record and Ledger.Refund.
+// Record is the result of Ledger.Record and Ledger.Refund (and, within
+// RefundRecord, of Ledger.PartialRefund).
 type Record struct {
 	// Attribution is the stored attribution of the order (the first one
 	// recorded, whatever later deliveries carried).
@@ -62,6 +63,8 @@ const (
 	HookAttributed   HookKind = "attributed"   // OnAttributed: credited to a touch
 	HookUnattributed HookKind = "unattributed" // OnUnattributed: no touch, credited to direct
 	HookRefunded     HookKind = "refunded"     // OnRefunded
+	// A partial refund queues PartialRefundHook(its refund id):
+	// OnPartialRefund.
 )
 
 // The store contract is split by role, so that each side can live where it
@@ -70,7 +73,7 @@ const (
 //   - SessionStore (2 methods): the sessions' touches and visit marks. Hot
 //     (one call per tracked page view), ephemeral (everything expires with
 //     the session) and attacker-facing (every structure bounded).
-//   - LedgerStore, the durable side: the Ledger (4 methods: orders claimed
+//   - LedgerStore, the durable side: the Ledger (7 methods: orders claimed
 //     exactly once, their attributions, refunds and the hook outbox), the
 //     VisitCounter (1 method: visits counted into the aggregates), the
 //     Registry (13 methods: promoters, groups, campaign links) and the
@@ -159,7 +162,32 @@ type Ledger interface {
 	// Refund reverses what the order added, once, and queues HookRefunded.
 	// For an order not recorded yet, it remembers the refund (Applied false,
 	// ok false) so that a late Record counts nothing.
+	//
+	// After partial refunds it reverses only what they left
+	// (Attribution.FullRefund), never more.
 	Refund(ctx context.Context, orderID string, at time.Time) (r Record, ok bool, err error)
+
+	// PartialRefund applies refund r to its order once per (r.OrderID,
+	// r.RefundID), in one atomic step: it takes what the refund names off
+	// the order's figures, in every bucket the order counts in, clamped to
+	// what the order still counts (Attribution.ApplyRefund: the rule every
+	// store applies), adds it to the attribution's RefundedRevenue and
+	// RefundedTickets, stores the refund's entry and queues
+	// PartialRefundHook(r.RefundID). A refund that takes off all the
+	// revenue left completes the order's refund: the order is then
+	// refunded as by Refund (its order count and excluded tickets go too,
+	// and HookRefunded is queued besides).
+	//
+	// A second call with the same refund id changes nothing and returns
+	// the stored entry, Applied false (true for a retry carrying the
+	// delivery token of the call that applied it, as for Refund);
+	// concurrent calls apply it once. A refund of an order already
+	// refunded in full changes nothing (Applied false). A refund of an
+	// order not recorded writes nothing and returns Known false: unlike
+	// Refund's, it is not remembered, so the caller delivers it again
+	// later. Input that fails Refund.Check is refused (ErrInvalid), and so
+	// is a refund id beyond the order's MaxOrderRefunds.
+	PartialRefund(ctx context.Context, r Refund) (RefundRecord, error)
 
 	// Ack removes a hook from the outbox once it ran, and its lease.
 	Ack(ctx context.Context, orderID string, kind HookKind) error

@@ -16,6 +16,7 @@ var CSVHeader = []string{
 	"order_id", "time", "event", "tickets", "excluded_tickets", "revenue", "currency",
 	"channel", "utm_source", "utm_medium", "utm_campaign", "promoter_code", "promoter_name",
 	"rule", "evidence", "refunded",
+	"gross_revenue", "refunded_revenue", "net_revenue", "refunded_tickets",
 }
 
 // WriteOrdersCSV streams one row per order of event ("" for all events),
@@ -23,8 +24,12 @@ var CSVHeader = []string{
 // campaign's utm_source for campaign sales, the promoter code for promoter
 // sales and the default source name (instagram, google, direct…)
 // otherwise, so a spreadsheet can pivot on one column. revenue is in the
-// currency's major unit ("25.00"). Refunded orders are listed with
-// refunded=true; their tickets and revenue are not in any total.
+// currency's major unit ("25.00"). Orders refunded in full are listed
+// with refunded=true; their tickets and revenue are not in any total.
+// gross_revenue is the order's revenue (the revenue column, kept for
+// existing sheets), refunded_revenue what its refunds, partial or full,
+// took back, net_revenue the difference: the revenue it still counts in
+// the totals; refunded_tickets the primary tickets given back.
 //
 // Rows are written as they are read (nothing is buffered whole: at most
 // 256 rows or a few KiB wait for w). When the store fails, the rows still
@@ -75,6 +80,14 @@ func (rp *Reporter) WriteOrdersCSV(ctx context.Context, w io.Writer, event strin
 		row[13] = string(a.Rule)
 		row[14] = cell(a.Evidence())
 		row[15] = strconv.FormatBool(a.Refunded)
+		row[16] = FormatAmount(a.Revenue, a.Currency)
+		row[17] = FormatAmount(a.RefundedAmount(), a.Currency)
+		row[18] = FormatAmount(a.NetRevenue(), a.Currency)
+		refundedTickets := a.RefundedTickets
+		if a.Refunded {
+			refundedTickets = a.Tickets
+		}
+		row[19] = strconv.Itoa(refundedTickets)
 		if err := cw.Write(row); err != nil {
 			return err
 		}

@@ -665,7 +665,7 @@ func testRecentOrders(t *testing.T, a *api) {
 	_, ok, err := s.Refund(ctx, "o-mid", day0.Add(3*time.Hour))
 	require.NoError(t, err)
 	require.True(t, ok)
-	mid.Refunded, mid.RefundedAt = true, day0.Add(3*time.Hour)
+	mid, _ = mid.FullRefund(day0.Add(3 * time.Hour))
 
 	recent := func(a *api, query string) []tracklink.Attribution {
 		t.Helper()
@@ -682,7 +682,8 @@ func testRecentOrders(t *testing.T, a *api) {
 		"rule":"no touch","touch_age":0,"at":"2026-11-01T14:00:00Z"}`, string(raw[0]))
 	assert.JSONEq(t, `{"order_id":"o-mid","event":"summer-fest","currency":"EUR","tickets":1,"excluded":0,"revenue":2500,
 		"touch":{"channel":"campaign","source":"newsletter","utm":{"source":"newsletter","medium":"email"},"at":"2026-11-01T12:30:00Z","evidence":"param utm_source=newsletter"},
-		"rule":"event touch","touch_age":1800000000000,"at":"2026-11-01T13:00:00Z","refunded":true,"refunded_at":"2026-11-01T15:00:00Z"}`, string(raw[1]))
+		"rule":"event touch","touch_age":1800000000000,"at":"2026-11-01T13:00:00Z","refunded":true,"refunded_at":"2026-11-01T15:00:00Z",
+		"refunded_revenue":2500,"refunded_tickets":1}`, string(raw[1]))
 
 	assert.Equal(t, []tracklink.Attribution{mid, old}, recent(b, "?event=summer-fest"))
 	assert.Equal(t, []tracklink.Attribution{newest, mid}, recent(b, "?limit=2"))

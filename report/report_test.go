@@ -315,6 +315,11 @@ func TestOrdersCSV(t *testing.T) {
 		assert.Equal(t, "direct", byID["o5"][col["utm_source"]])
 		assert.Equal(t, "1", byID["o2"][col["excluded_tickets"]])
 		assert.Equal(t, "true", byID["o7"][col["refunded"]])
+		assert.Equal(t, byID["o7"][col["revenue"]], byID["o7"][col["gross_revenue"]])
+		assert.Equal(t, byID["o7"][col["revenue"]], byID["o7"][col["refunded_revenue"]], "a full refund takes back all of it")
+		assert.Equal(t, "0.00", byID["o7"][col["net_revenue"]])
+		assert.Equal(t, "50.00", o1[col["net_revenue"]])
+		assert.Equal(t, "0.00", o1[col["refunded_revenue"]])
 		assert.Equal(t, "'=Cleo Marks", byID["o6"][col["promoter_name"]], "formula injection defused")
 
 		buf.Reset()
@@ -334,10 +339,15 @@ func TestCSVGolden(t *testing.T) {
 		Touch: tracklink.Touch{Channel: tracklink.ChannelCampaign, Source: "=cmd|' /C calc'!A0", UTM: tracklink.UTM{Source: "=cmd|' /C calc'!A0", Medium: "+1", Campaign: "line\nbreak"}, Evidence: "param utm_source=x"},
 		Rule:  tracklink.RuleEventTouch, At: day0})
 	require.NoError(t, err)
+	// a partial refund of 4.99: gross stays, net drops
+	_, err = s.PartialRefund(ctx, tracklink.Refund{OrderID: `ord,"1"`, RefundID: "re_1", Amount: 499, At: day0})
+	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, rp.WriteOrdersCSV(ctx, &buf, ""))
-	want := "order_id,time,event,tickets,excluded_tickets,revenue,currency,channel,utm_source,utm_medium,utm_campaign,promoter_code,promoter_name,rule,evidence,refunded\n" +
-		`"ord,""1""",2026-11-01T12:00:00Z,summer-fest,1,0,19.99,EUR,campaign,'=cmd|' /C calc'!A0,'+1,"line` + "\n" + `break",,,event touch,event touch: param utm_source=x (0s before the order),false` + "\n"
+	want := "order_id,time,event,tickets,excluded_tickets,revenue,currency,channel,utm_source,utm_medium,utm_campaign,promoter_code,promoter_name,rule,evidence,refunded," +
+		"gross_revenue,refunded_revenue,net_revenue,refunded_tickets\n" +
+		`"ord,""1""",2026-11-01T12:00:00Z,summer-fest,1,0,19.99,EUR,campaign,'=cmd|' /C calc'!A0,'+1,"line` + "\n" + `break",,,event touch,event touch: param utm_source=x (0s before the order),false,` +
+		"19.99,4.99,15.00,0\n"
 	assert.Equal(t, want, buf.String())
 }
 

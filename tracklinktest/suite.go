@@ -42,6 +42,12 @@
 //   - Times are compared with time.Time.Equal, so a store may round-trip
 //     them through JSON (monotonic readings and locations are lost).
 //   - Hook lists (Record.Pending) are compared as sets.
+//   - A partial refund (PartialRefund) is applied once per refund id,
+//     clamped to what the order still counts, and taken off every bucket
+//     the order counts in; the one that takes off all the revenue left
+//     refunds the order in full (and queues HookRefunded besides its own
+//     PartialRefundHook). A full Refund after partial ones reverses what
+//     they left. A partial refund of an order not recorded writes nothing.
 //   - A refund that arrives before its order makes the late Record store the
 //     order as refunded, count nothing (Applied false) and queue both the
 //     order's hook (attributed or unattributed) and HookRefunded, so the host
@@ -197,6 +203,13 @@ var (
 		{"Record/Invalid", testRecordInvalid},
 		{"Record/RetriedDelivery", testRetriedDelivery},
 		{"Record/RetriedRefund", testRetriedRefund},
+		{"PartialRefund/Once", testPartialRefund},
+		{"PartialRefund/Duplicate", testPartialRefundDuplicate},
+		{"PartialRefund/ConcurrentIDs", testPartialRefundConcurrentIDs},
+		{"PartialRefund/Clamped", testPartialRefundClamped},
+		{"PartialRefund/ThenFull", testPartialThenFull},
+		{"PartialRefund/Unknown", testPartialRefundUnknown},
+		{"PartialRefund/Cap", testPartialRefundCap},
 		{"Hooks/Claim", testClaimHook},
 		{"Hooks/ClaimConcurrent", testClaimHookConcurrent},
 		{"Hooks/LeaseExpires", testHookLeaseExpires},

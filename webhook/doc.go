@@ -56,6 +56,21 @@
 //	{"type": "order.refunded", "data": {"order_id": "ord_123",
 //	  "refunded_at": "2026-05-02T09:00:00Z"}} // refunded_at optional
 //
+//	{"type": "order.refunded", "data": {"order_id": "ord_123",
+//	  "refund_id": "rf_1",              // required with amount or lines: applied once
+//	  "amount": 2500,                   // optional, minor units
+//	  "lines": [{"kind": "primary", "quantity": 1, "unit_amount": 2500}]}}
+//
+// An order.refunded without amount and lines refunds the order in full.
+// With either it is a partial refund (tracklink.Ledger.PartialRefund),
+// applied once per refund_id: amount is the revenue refunded (default:
+// the primary revenue of lines), the primary quantities of lines the
+// tickets given back. What an order no longer counts is never refunded
+// twice: a refund asking for more is clamped, and the one that takes off
+// all the revenue left refunds the order in full. A partial refund of an
+// order not recorded yet is answered 503, so that the sender delivers it
+// again later.
+//
 // Kinds are primary, resale and transfer; only primary lines count in
 // sales (resold and transferred tickets are recorded as excluded).
 // Amounts are in the currency's minor unit. Unknown fields are ignored so
@@ -104,9 +119,15 @@
 //     charge.refunded names it too, so refunds need no extra wiring. A
 //     session with no PaymentIntent (nothing to pay) uses its cs_… id.
 //   - charge.refunded with "refunded": true (the charge is fully refunded)
-//     reverses the order of the charge's payment_intent. Partial refunds
-//     are ignored: the sale still stands; tracklink counts tickets, and a
-//     partial refund does not say which tickets it returned.
+//     reverses the order of the charge's payment_intent (what partial
+//     refunds left). With amount_refunded below amount it is a partial
+//     refund of the order's revenue (no tickets: Stripe does not say
+//     which tickets it returned): the newest refund of the charge's
+//     refunds.data (latest created), its id and amount. When the charge
+//     does not embed its refunds (newer API versions), the refund id is
+//     derived from the cumulative amount, "amount_refunded:<amount>", the
+//     same on every delivery of that refund, and the handler refunds
+//     amount_refunded less what the order already had refunded.
 //   - Every other event type is answered 200 and ignored.
 //
 // The same Stripe account may sell things tracklink never saw: their
@@ -128,18 +149,21 @@
 //
 //	200 OK                  applied, duplicate or ignored; JSON body
 //	                        {"order_id","status","channel","source","rule"},
-//	                        status one of attributed, duplicate, refunded, ignored
+//	                        status one of attributed, duplicate, refunded,
+//	                        partially_refunded, ignored
 //	202 Accepted            refund of an order not recorded yet: the store remembers
 //	                        it and the order, when it arrives, counts nothing
 //	                        (status refund_pending)
-//	400 Bad Request         signed body that is not a valid order (plain-text reason)
+//	400 Bad Request         signed body that is not a valid order or refund, or a
+//	                        refund the store refused (plain-text reason)
 //	401 Unauthorized        missing, malformed, wrong or stale signature
 //	405 Method Not Allowed  anything but POST (Allow: POST)
 //	413 Content Too Large   body over Config.MaxBodyBytes (default 1 MiB)
 //	415 Unsupported Media   Content-Type is not application/json
 //	500 Internal Error      the order is committed but a hook failed
-//	503 Unavailable         the store failed or timed out, or another delivery of
-//	                        the same order is running its hook (Retry-After: 30)
+//	503 Unavailable         the store failed or timed out, another delivery of
+//	                        the same order is running its hook, or a partial
+//	                        refund's order is not recorded yet (Retry-After: 30)
 //
 // # Retries
 //

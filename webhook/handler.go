@@ -29,7 +29,8 @@ type Config struct {
 	// MustStripe(secret). Required.
 	Provider Provider
 	// Hooks are called after an order or refund is committed. Any hook may
-	// be nil. A failing OnAttributed, OnUnattributed or OnRefunded makes
+	// be nil. A failing OnAttributed, OnUnattributed, OnRefunded or
+	// OnPartialRefund makes
 	// the handler answer 500 so that the provider redelivers and the hook
 	// runs again. OnError hears of store errors (wrapping ErrStore), hook
 	// failures (ErrHookFailed), deliveries answered 400, 401 or 413, and
@@ -143,11 +144,12 @@ type result struct {
 
 // The statuses of result.
 const (
-	statusAttributed    = "attributed"     // a new order, counted
-	statusDuplicate     = "duplicate"      // already recorded (or refunded): nothing changed
-	statusRefunded      = "refunded"       // the order is refunded
-	statusRefundPending = "refund_pending" // refund of an order not recorded yet, remembered
-	statusIgnored       = "ignored"        // nothing to do
+	statusAttributed    = "attributed"         // a new order, counted
+	statusDuplicate     = "duplicate"          // already recorded (or refunded): nothing changed
+	statusRefunded      = "refunded"           // the order is refunded
+	statusRefundPending = "refund_pending"     // refund of an order not recorded yet, remembered
+	statusPartRefunded  = "partially_refunded" // a partial refund applied
+	statusIgnored       = "ignored"            // nothing to do
 )
 
 // ServeHTTP handles one delivery; see the package documentation for the
@@ -196,6 +198,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case ev.Kind == EventOrderRefunded && !validOrderID(ev.OrderID):
 		err = badPayload("refund of an invalid order id")
+	case ev.Kind == EventPartialRefund:
+		if ev.OrderID == "" {
+			ev.OrderID = ev.Refund.OrderID
+		}
+		if rerr := ev.Refund.Check(); rerr != nil {
+			err = badPayload("refund: %v", rerr)
+		} else if ev.Refund.OrderID != ev.OrderID {
+			err = badPayload("provider: refund order id %q and event order id %q differ", clip(ev.Refund.OrderID, 40), clip(ev.OrderID, 40))
+		}
 	}
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error(), err)
@@ -216,6 +227,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.completed(w, r, log, ev)
 	case EventOrderRefunded:
 		h.refunded(w, r, log, ev)
+	case EventPartialRefund:
+		h.partialRefunded(w, r, log, ev)
 	default:
 		log.DebugContext(r.Context(), "webhook: ignored", "order_id", ev.OrderID, "reason", ev.Reason)
 		writeJSON(w, http.StatusOK, result{OrderID: ev.OrderID, Status: statusIgnored, Type: ev.Type, Reason: ev.Reason})
@@ -295,7 +308,7 @@ func (h *Handler) completed(w http.ResponseWriter, r *http.Request, log *slog.Lo
 	case rec.Applied:
 		status = statusAttributed
 	}
-	if !h.runHooks(w, r, log, rec) {
+	if !h.runHooks(w, r, log, rec, nil) {
 		return
 	}
 	stored := rec.Attribution
@@ -323,7 +336,7 @@ func (h *Handler) refunded(w http.ResponseWriter, r *http.Request, log *slog.Log
 		writeJSON(w, http.StatusAccepted, result{OrderID: ev.OrderID, Status: statusRefundPending})
 		return
 	}
-	if !h.runHooks(w, r, log, rec) {
+	if !h.runHooks(w, r, log, rec, nil) {
 		return
 	}
 	status := statusDuplicate
@@ -338,6 +351,67 @@ func (h *Handler) refunded(w http.ResponseWriter, r *http.Request, log *slog.Log
 	})
 }
 
+// partialRefunded applies a partial refund once per refund id. A refund
+// of an order not recorded yet is not remembered: it is answered 503, so
+// that the provider delivers it again once the order is. A refund the
+// store refuses as invalid (past tracklink.MaxOrderRefunds) is answered
+// 400: retrying cannot help.
+func (h *Handler) partialRefunded(w http.ResponseWriter, r *http.Request, log *slog.Logger, ev Event) {
+	log = log.With("order_id", ev.OrderID, "refund_id", ev.Refund.RefundID)
+	ref := ev.Refund
+	if ev.RefundCumulative {
+		// Amount is the total refunded so far: refund what the order has not had
+		sctx, cancel := h.storeCtx(r.Context())
+		a, ok, err := h.cfg.Store.Attribution(sctx, ev.OrderID)
+		cancel()
+		if err != nil {
+			h.storeFailed(w, r, log, "attribution", err)
+			return
+		}
+		if ok {
+			ref.Amount -= a.RefundedAmount()
+			if ref.Amount <= 0 {
+				log.DebugContext(r.Context(), "webhook: cumulative refund already counted")
+				writeJSON(w, http.StatusOK, result{OrderID: ev.OrderID, Status: statusDuplicate})
+				return
+			}
+		}
+	}
+	sctx, cancel := h.storeCtx(r.Context())
+	rec, err := h.cfg.Store.PartialRefund(sctx, ref)
+	cancel()
+	if errors.Is(err, tracklink.ErrInvalid) {
+		h.fail(w, r, http.StatusBadRequest, "refund refused: "+err.Error(), err)
+		return
+	}
+	if err != nil {
+		h.storeFailed(w, r, log, "partial refund", err)
+		return
+	}
+	if !rec.Known {
+		log.InfoContext(r.Context(), "webhook: partial refund of an order not recorded yet; answering 503 so the provider delivers it again")
+		w.Header().Set("Retry-After", retryAfter)
+		http.Error(w, "order not recorded yet; deliver the refund again later", http.StatusServiceUnavailable)
+		return
+	}
+	if !h.runHooks(w, r, log, rec.Record, &rec.Refund) {
+		return
+	}
+	status := statusDuplicate
+	switch {
+	case rec.Applied && rec.Refund.Full:
+		status = statusRefunded
+	case rec.Applied:
+		status = statusPartRefunded
+	}
+	stored := rec.Attribution
+	log.DebugContext(r.Context(), "webhook: partial refund", "status", status, "revenue", rec.Refund.Revenue, "tickets", rec.Refund.Tickets)
+	writeJSON(w, http.StatusOK, result{
+		OrderID: stored.OrderID, Status: status,
+		Channel: stored.Touch.Channel, Source: stored.Touch.Source, Rule: stored.Rule,
+	})
+}
+
 // runHooks runs the hooks the outbox still owes for rec's order and acks
 // each one that succeeded. Each hook is claimed first (ClaimHook, for
 // HookLease), so that concurrent duplicates of the order run it once; a
@@ -345,8 +419,10 @@ func (h *Handler) refunded(w http.ResponseWriter, r *http.Request, log *slog.Log
 // once. It answers the request and returns false when a hook failed (500:
 // the outbox keeps it for the next delivery), when another delivery holds
 // a hook (503: retry; that delivery may yet fail) or a store call failed
-// (503).
-func (h *Handler) runHooks(w http.ResponseWriter, r *http.Request, log *slog.Logger, rec tracklink.Record) bool {
+// (503). A partial refund's entry runs only in a delivery of that refund
+// (refund, its entry as applied); other deliveries of the order leave it
+// owed, for the provider's redelivery of that refund.
+func (h *Handler) runHooks(w http.ResponseWriter, r *http.Request, log *slog.Logger, rec tracklink.Record, refund *tracklink.RefundEntry) bool {
 	ctx := r.Context()
 	id := rec.Attribution.OrderID
 	var hookErr error
@@ -361,6 +437,16 @@ func (h *Handler) runHooks(w http.ResponseWriter, r *http.Request, log *slog.Log
 		case tracklink.HookRefunded:
 			fn = h.cfg.Hooks.OnRefunded
 		default:
+			if rid, ok := kind.RefundID(); ok {
+				if refund == nil || rid != refund.ID {
+					continue // another refund's: its own delivery runs it
+				}
+				if on := h.cfg.Hooks.OnPartialRefund; on != nil {
+					e := *refund
+					fn = func(ctx context.Context, a tracklink.Attribution) error { return on(ctx, a, e) }
+				}
+				break
+			}
 			log.WarnContext(ctx, "webhook: unknown outbox entry; acked", "hook", kind)
 		}
 		if fn != nil {

@@ -497,13 +497,19 @@ func TestHandlerStripe(t *testing.T) {
 			return stripeSessionBody(s)
 		}(), 200, statusAttributed},
 		{"completed resent as paid", func() []byte { s := spec; s.PaymentStatus = "paid"; return stripeSessionBody(s) }(), 200, statusDuplicate},
-		{"partial refund", stripeChargeBody("evt_3", "ch_1", "pi_1", false), 200, statusIgnored},
+		{"partial refund", stripeChargeBody("evt_3", "ch_1", "pi_1", false), 200, statusPartRefunded},
+		{"partial refund resent", stripeChargeBody("evt_3", "ch_1", "pi_1", false), 200, statusDuplicate},
 		{"full refund", stripeChargeBody("evt_4", "ch_1", "pi_1", true), 200, statusRefunded},
 	}
 	for _, st := range steps {
 		w := serve(h, stripeRequest(stripeSecretA, t0, st.body))
 		if res := decodeResult(t, w); w.Code != st.code || res.Status != st.status {
 			t.Fatalf("%s: %d %+v, want %d %s", st.name, w.Code, res, st.code, st.status)
+		}
+		if st.name == "partial refund resent" {
+			if c := eventCounts(t, s, "summer-fest"); c.Orders != 1 || c.Tickets != 3 || c.Revenue["EUR"] != 8000 {
+				t.Fatalf("counts after the partial refund %+v", c)
+			}
 		}
 		if st.name == "completed resent as paid" {
 			if c := eventCounts(t, s, "summer-fest"); c.Orders != 1 || c.Tickets != 3 || c.Revenue["EUR"] != 9000 {
@@ -599,5 +605,126 @@ func TestCustomerInputNeverLosesAnOrder(t *testing.T) {
 		if !errors.Is(err, tracklink.ErrIgnoredInput) {
 			t.Errorf("%v does not wrap ErrIgnoredInput", err)
 		}
+	}
+}
+
+// TestHandlerPartialRefund: generic partial refunds apply once per refund
+// id, run OnPartialRefund once each, and a full refund after them reverses
+// what they left.
+func TestHandlerPartialRefund(t *testing.T) {
+	s := newMemstore(t)
+	log := newHookLog()
+	var mu sync.Mutex
+	var partials []tracklink.RefundEntry
+	hooks := log.hooks()
+	hooks.OnPartialRefund = func(_ context.Context, a tracklink.Attribution, e tracklink.RefundEntry) error {
+		mu.Lock()
+		defer mu.Unlock()
+		partials = append(partials, e)
+		return nil
+	}
+	h, err := NewHandler(Config{Store: s, Provider: MustStandardWebhooks(stdSecretA), Hooks: hooks, Now: clockAt(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(body string) (int, result) {
+		t.Helper()
+		w := serve(h, stdRequest(stdSecretA, t0, []byte(body)))
+		if w.Code != 200 {
+			return w.Code, result{}
+		}
+		return w.Code, decodeResult(t, w)
+	}
+	refund1 := `{"type":"order.refunded","data":{"order_id":"o1","refund_id":"rf_1","lines":[{"kind":"primary","quantity":1,"unit_amount":2500}]}}`
+	// before the order: not remembered, the provider is asked to come back
+	if code, _ := post(refund1); code != http.StatusServiceUnavailable {
+		t.Fatalf("partial refund of an unknown order: %d, want 503", code)
+	}
+	if code, res := post(string(completedBody("o1", "", "summer-fest", 4))); code != 200 || res.Status != statusAttributed {
+		t.Fatalf("order: %d %+v", code, res)
+	}
+	if code, res := post(refund1); code != 200 || res.Status != statusPartRefunded {
+		t.Fatalf("partial refund: %d %+v", code, res)
+	}
+	if code, res := post(refund1); code != 200 || res.Status != statusDuplicate {
+		t.Fatalf("partial refund resent: %d %+v", code, res)
+	}
+	if c := eventCounts(t, s, "summer-fest"); c.Orders != 1 || c.Tickets != 3 || c.Revenue["EUR"] != 7500 {
+		t.Fatalf("counts after the partial refund %+v", c)
+	}
+	// money only, another refund id
+	if code, res := post(`{"type":"order.refunded","data":{"order_id":"o1","refund_id":"rf_2","amount":500}}`); code != 200 || res.Status != statusPartRefunded {
+		t.Fatalf("second partial refund: %d %+v", code, res)
+	}
+	mu.Lock()
+	if len(partials) != 2 || partials[0].ID != "rf_1" || partials[0].Revenue != 2500 || partials[0].Tickets != 1 ||
+		partials[1].ID != "rf_2" || partials[1].Revenue != 500 {
+		t.Errorf("OnPartialRefund calls %+v; want rf_1 (2500, 1 ticket) then rf_2 (500)", partials)
+	}
+	mu.Unlock()
+	// a full refund (no amount) reverses what is left
+	if code, res := post(string(refundedBody("o1"))); code != 200 || res.Status != statusRefunded {
+		t.Fatalf("full refund: %d %+v", code, res)
+	}
+	if c := eventCounts(t, s, "summer-fest"); c.Orders != 0 || c.Tickets != 0 || c.Revenue["EUR"] != 0 {
+		t.Fatalf("counts after the full refund %+v", c)
+	}
+	a, _, _ := s.Attribution(t.Context(), "o1")
+	if !a.Refunded || a.RefundedRevenue != 10000 || a.NetRevenue() != 0 {
+		t.Errorf("attribution %+v; want refunded in full", a)
+	}
+	if n := len(log.calls[tracklink.HookRefunded]); n != 1 {
+		t.Errorf("OnRefunded ran %d times, want 1", n)
+	}
+}
+
+// TestHandlerPartialRefundHookRetried: a failing OnPartialRefund answers
+// 500 and runs again on the refund's redelivery, once it succeeds never
+// again; another refund's delivery does not run it.
+func TestHandlerPartialRefundHookRetried(t *testing.T) {
+	s := newMemstore(t)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	fail := true
+	hooks := tracklink.Hooks{OnPartialRefund: func(_ context.Context, _ tracklink.Attribution, e tracklink.RefundEntry) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls[e.ID]++
+		if fail && e.ID == "rf_1" {
+			return errors.New("host is down")
+		}
+		return nil
+	}}
+	h, err := NewHandler(Config{Store: s, Provider: MustStandardWebhooks(stdSecretA), Hooks: hooks, Now: clockAt(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(body string) int {
+		return serve(h, stdRequest(stdSecretA, t0, []byte(body))).Code
+	}
+	post(string(completedBody("o1", "", "summer-fest", 4)))
+	rf1 := `{"type":"order.refunded","data":{"order_id":"o1","refund_id":"rf_1","amount":100}}`
+	rf2 := `{"type":"order.refunded","data":{"order_id":"o1","refund_id":"rf_2","amount":100}}`
+	if code := post(rf1); code != http.StatusInternalServerError {
+		t.Fatalf("failing hook: %d, want 500", code)
+	}
+	if code := post(rf2); code != 200 {
+		t.Fatalf("another refund while rf_1's hook is owed: %d, want 200", code)
+	}
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	if code := post(rf1); code != 200 {
+		t.Fatalf("rf_1 redelivered: %d", code)
+	}
+	post(rf1)
+	post(rf2)
+	mu.Lock()
+	defer mu.Unlock()
+	if calls["rf_1"] != 2 || calls["rf_2"] != 1 {
+		t.Errorf("hook calls %v; want rf_1 twice (one failure), rf_2 once", calls)
+	}
+	if c := eventCounts(t, s, "summer-fest"); c.Revenue["EUR"] != 10000-200 {
+		t.Errorf("revenue %d, want %d", c.Revenue["EUR"], 10000-200)
 	}
 }

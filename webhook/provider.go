@@ -26,22 +26,28 @@ type EventKind int
 const (
 	// EventIgnored is a delivery that changes nothing: an event type the
 	// receiver does not handle, a Checkout Session that is not paid yet, a
-	// partial refund, a session without tracklink metadata. The handler
+	// session without tracklink metadata. The handler
 	// answers 200 so the provider stops retrying.
 	EventIgnored EventKind = iota
 	// EventOrderCompleted is a paid order: Event.Order holds it.
 	EventOrderCompleted
 	// EventOrderRefunded is a full refund of the order Event.OrderID.
 	EventOrderRefunded
+	// EventPartialRefund is a refund of part of the order Event.OrderID:
+	// Event.Refund holds it.
+	EventPartialRefund
 )
 
-// String returns "ignored", "order.completed" or "order.refunded".
+// String returns "ignored", "order.completed", "order.refunded" or
+// "partial refund".
 func (k EventKind) String() string {
 	switch k {
 	case EventOrderCompleted:
 		return "order.completed"
 	case EventOrderRefunded:
 		return "order.refunded"
+	case EventPartialRefund:
+		return "partial refund"
 	case EventIgnored:
 		return "ignored"
 	}
@@ -63,6 +69,13 @@ type Event struct {
 	// OrderID is the order the event is about (completed or refunded); ""
 	// for most ignored events.
 	OrderID string
+	// Refund is the refund of an EventPartialRefund (its OrderID is
+	// OrderID; it passed tracklink.Refund.Check). When RefundCumulative is
+	// set, its Amount is the total refunded so far on the order (a Stripe
+	// charge without its refunds list): the handler refunds the part the
+	// order has not been refunded yet.
+	Refund           tracklink.Refund
+	RefundCumulative bool
 	// At is when the provider says the event happened: the order's time, or
 	// the refund's.
 	At time.Time

@@ -276,6 +276,10 @@ type standardOrder struct {
 	Lines      lineList `json:"lines"`
 	CreatedAt  string   `json:"created_at"`
 	RefundedAt string   `json:"refunded_at"`
+	// order.refunded only: a partial refund names its amount (minor
+	// units) and/or the ticket lines it returned, and its refund_id.
+	Amount   *int64 `json:"amount"`
+	RefundID string `json:"refund_id"`
 }
 
 // maxFuture bounds an order's own timestamp against the delivery's: an
@@ -319,7 +323,10 @@ func parseStandardBody(body []byte, ts time.Time) (Event, error) {
 			at = ts
 		}
 		ev.Kind, ev.At = EventOrderRefunded, at
-		return ev, nil
+		if d.Amount == nil && d.Lines == nil {
+			return ev, nil
+		}
+		return standardPartialRefund(ev, d)
 	}
 
 	at, err := eventTime(d.CreatedAt, ts)
@@ -341,6 +348,33 @@ func parseStandardBody(body []byte, ts time.Time) (Event, error) {
 		return Event{}, invalidOrder(err)
 	}
 	ev.Kind, ev.Order, ev.At = EventOrderCompleted, o, at
+	return ev, nil
+}
+
+// standardPartialRefund reads an order.refunded that names an amount or
+// lines: a partial refund of refund_id (required). Its amount is amount,
+// else the primary revenue of its lines; its tickets are the primary
+// quantities of its lines (resold and transferred lines count in no
+// figure). A refund of the whole amount refunds the order in full.
+func standardPartialRefund(ev Event, d standardOrder) (Event, error) {
+	if !tracklink.ValidRefundID(d.RefundID) {
+		return Event{}, badPayload("data.refund_id must be 1 to %d printable characters for a refund with an amount or lines", tracklink.MaxRefundIDLen)
+	}
+	r := tracklink.Refund{OrderID: d.OrderID, RefundID: d.RefundID, At: ev.At}
+	if d.Lines != nil {
+		if err := tracklink.ValidateLines(d.Lines); err != nil {
+			return Event{}, badPayload("data.lines: %v", err)
+		}
+		o := tracklink.Order{Lines: d.Lines}
+		r.Tickets, r.Amount, _ = o.Totals()
+	}
+	if d.Amount != nil {
+		r.Amount = *d.Amount
+	}
+	if err := r.Check(); err != nil {
+		return Event{}, badPayload("data: refund: %v", err)
+	}
+	ev.Kind, ev.Refund = EventPartialRefund, r
 	return ev, nil
 }
 

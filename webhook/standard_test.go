@@ -230,6 +230,31 @@ func TestParseStandardBody(t *testing.T) {
 		{name: "array", body: `[]`, bad: true},
 		{name: "no type", body: `{"data":{}}`, bad: true},
 		{name: "no data", body: `{"type":"order.completed"}`, bad: true},
+		{name: "partial refund: amount", body: `{"type":"order.refunded","data":{"order_id":"o","refund_id":"rf_1","amount":1200}}`, kind: EventPartialRefund,
+			check: func(t *testing.T, ev Event) {
+				if want := (tracklink.Refund{OrderID: "o", RefundID: "rf_1", Amount: 1200, At: ts}); ev.Refund != want || ev.OrderID != "o" {
+					t.Errorf("refund %+v, want %+v", ev.Refund, want)
+				}
+			}},
+		{name: "partial refund: lines", body: `{"type":"order.refunded","data":{"order_id":"o","refund_id":"rf_1","lines":[` +
+			`{"kind":"primary","quantity":2,"unit_amount":2500},{"kind":"resale","quantity":1,"unit_amount":3000}]}}`, kind: EventPartialRefund,
+			check: func(t *testing.T, ev Event) {
+				if r := ev.Refund; r.Amount != 5000 || r.Tickets != 2 || r.RefundID != "rf_1" {
+					t.Errorf("refund %+v, want 5000 and 2 tickets", r)
+				}
+			}},
+		{name: "partial refund: amount and lines", body: `{"type":"order.refunded","data":{"order_id":"o","refund_id":"rf_1","amount":100,"lines":[` +
+			`{"kind":"primary","quantity":1,"unit_amount":2500}]}}`, kind: EventPartialRefund,
+			check: func(t *testing.T, ev Event) {
+				if r := ev.Refund; r.Amount != 100 || r.Tickets != 1 {
+					t.Errorf("refund %+v, want 100 and 1 ticket", r)
+				}
+			}},
+		{name: "partial refund without refund_id", body: `{"type":"order.refunded","data":{"order_id":"o","amount":100}}`, bad: true},
+		{name: "partial refund id too long", body: `{"type":"order.refunded","data":{"order_id":"o","amount":100,"refund_id":"` + strings.Repeat("r", 129) + `"}}`, bad: true},
+		{name: "partial refund of nothing", body: `{"type":"order.refunded","data":{"order_id":"o","refund_id":"rf_1","amount":0}}`, bad: true},
+		{name: "partial refund negative", body: `{"type":"order.refunded","data":{"order_id":"o","refund_id":"rf_1","amount":-5}}`, bad: true},
+		{name: "partial refund bad lines", body: `{"type":"order.refunded","data":{"order_id":"o","refund_id":"rf_1","lines":[{"kind":"gift","quantity":1,"unit_amount":1}]}}`, bad: true},
 		{name: "data null", body: `{"type":"order.refunded","data":null}`, bad: true},
 		{name: "data not an object", body: `{"type":"order.refunded","data":"o"}`, bad: true},
 		{name: "no order id", body: `{"type":"order.refunded","data":{}}`, bad: true},

@@ -215,10 +215,63 @@ type stripeSession struct {
 
 // stripeCharge is the part of a Charge the provider reads.
 type stripeCharge struct {
-	ID            string   `json:"id"`
-	Refunded      bool     `json:"refunded"`
-	PaymentIntent stripeID `json:"payment_intent"`
+	ID             string   `json:"id"`
+	Refunded       bool     `json:"refunded"`
+	PaymentIntent  stripeID `json:"payment_intent"`
+	Amount         int64    `json:"amount"`
+	AmountRefunded int64    `json:"amount_refunded"`
+	Refunds        *struct {
+		Data stripeRefundList `json:"data"`
+	} `json:"refunds"`
 }
+
+// stripeRefundObj is the part of a Refund object the provider reads.
+type stripeRefundObj struct {
+	ID      string `json:"id"`
+	Amount  int64  `json:"amount"`
+	Created int64  `json:"created"`
+}
+
+// maxStripeRefunds bounds the refunds read from a charge's list (Stripe
+// embeds at most 10, newest first).
+const maxStripeRefunds = 100
+
+// stripeRefundList is a JSON array of refunds that stops reading past
+// maxStripeRefunds entries.
+type stripeRefundList []stripeRefundObj
+
+func (l *stripeRefundList) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		*l = nil
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil {
+		return err
+	} else if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return errors.New("refunds.data must be an array")
+	}
+	var out stripeRefundList
+	for dec.More() {
+		if len(out) == maxStripeRefunds {
+			return fmt.Errorf("more than %d refunds", maxStripeRefunds)
+		}
+		var r stripeRefundObj
+		if err := dec.Decode(&r); err != nil {
+			return err
+		}
+		out = append(out, r)
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	*l = out
+	return nil
+}
+
+// stripeCumulativePrefix starts the refund id derived for a charge whose
+// refunds list is absent: "amount_refunded:<cumulative amount>".
+const stripeCumulativePrefix = "amount_refunded:"
 
 // stripeID is an expandable reference: an id string, null, or the
 // expanded object with an "id".
@@ -418,9 +471,16 @@ func splitTotal(n int, total int64) []tracklink.Line {
 	}
 }
 
-// stripeRefund reads charge.refunded: a full refund (refunded: true)
-// reverses the order named by the charge's PaymentIntent; a partial one is
-// ignored.
+// stripeRefund reads charge.refunded. A full refund ("refunded": true)
+// reverses the order named by the charge's PaymentIntent. A partial one
+// (amount_refunded below amount) is a partial refund of the order: its
+// refund is the newest of the charge's refunds.data (the one with the
+// latest created; the first on a tie, as Stripe lists newest first), with
+// that refund's id and amount. When the charge carries no refunds list
+// (API versions that do not embed it), the refund id is derived from the
+// cumulative amount, "amount_refunded:<amount_refunded>", which every
+// delivery of that state of the charge names alike, and the handler
+// refunds amount_refunded less what the order already had refunded.
 func stripeRefund(ev Event, raw json.RawMessage) (Event, error) {
 	var c stripeCharge
 	if err := stripeObject(raw, &c); err != nil {
@@ -434,10 +494,41 @@ func stripeRefund(ev Event, raw json.RawMessage) (Event, error) {
 	if !validOrderID(ev.OrderID) {
 		return Event{}, badPayload("data.object.payment_intent must be 1 to %d printable characters", tracklink.MaxOrderIDLen)
 	}
-	if !c.Refunded {
-		ev.Kind, ev.Reason = EventIgnored, "partial refund"
+	if c.Refunded {
+		ev.Kind = EventOrderRefunded
 		return ev, nil
 	}
-	ev.Kind = EventOrderRefunded
+	if c.AmountRefunded <= 0 || c.Amount <= 0 {
+		ev.Kind, ev.Reason = EventIgnored, "nothing refunded"
+		return ev, nil
+	}
+	if c.AmountRefunded > c.Amount {
+		return Event{}, badPayload("data.object.amount_refunded is more than amount")
+	}
+	r := tracklink.Refund{OrderID: ev.OrderID, At: ev.At}
+	var newest *stripeRefundObj
+	if c.Refunds != nil {
+		for i := range c.Refunds.Data {
+			if f := &c.Refunds.Data[i]; newest == nil || f.Created > newest.Created {
+				newest = f
+			}
+		}
+	}
+	if newest != nil && newest.ID != "" {
+		r.RefundID, r.Amount = newest.ID, newest.Amount
+		if newest.Created > 0 {
+			if at := time.Unix(newest.Created, 0).UTC(); !at.After(ev.At.Add(maxFuture)) {
+				r.At = at
+			}
+		}
+	} else {
+		r.RefundID = stripeCumulativePrefix + strconv.FormatInt(c.AmountRefunded, 10)
+		r.Amount = c.AmountRefunded
+		ev.RefundCumulative = true
+	}
+	if err := r.Check(); err != nil {
+		return Event{}, badPayload("data.object: refund: %v", err)
+	}
+	ev.Kind, ev.Refund = EventPartialRefund, r
 	return ev, nil
 }

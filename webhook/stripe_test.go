@@ -250,7 +250,27 @@ func TestParseStripeBody(t *testing.T) {
 					t.Errorf("event %+v", ev)
 				}
 			}},
-		{name: "partial refund", body: string(stripeChargeBody("evt_3", "ch_1", "pi_1", false)), kind: EventIgnored},
+		{name: "partial refund without the refunds list", body: string(stripeChargeBody("evt_3", "ch_1", "pi_1", false)), kind: EventPartialRefund,
+			check: func(t *testing.T, ev Event) {
+				want := tracklink.Refund{OrderID: "pi_1", RefundID: "amount_refunded:1000", Amount: 1000, At: t0}
+				if ev.Refund != want || !ev.RefundCumulative {
+					t.Errorf("refund %+v cumulative %v, want %+v, true", ev.Refund, ev.RefundCumulative, want)
+				}
+			}},
+		{name: "partial refund with the refunds list", body: string(stripeEventBody("evt_5", StripeChargeRefunded, t0.Unix(), map[string]any{
+			"id": "ch_1", "object": "charge", "amount": 5000, "amount_refunded": 1500, "refunded": false, "payment_intent": "pi_1",
+			"refunds": map[string]any{"object": "list", "data": []map[string]any{
+				{"id": "re_old", "amount": 1000, "created": t0.Unix() - 60},
+				{"id": "re_new", "amount": 500, "created": t0.Unix() - 10},
+			}}})), kind: EventPartialRefund,
+			check: func(t *testing.T, ev Event) {
+				want := tracklink.Refund{OrderID: "pi_1", RefundID: "re_new", Amount: 500, At: t0.Add(-10 * time.Second)}
+				if !ev.Refund.At.Equal(want.At) || ev.Refund.RefundID != want.RefundID || ev.Refund.Amount != want.Amount || ev.RefundCumulative {
+					t.Errorf("refund %+v cumulative %v, want %+v", ev.Refund, ev.RefundCumulative, want)
+				}
+			}},
+		{name: "refund of nothing", body: strings.Replace(string(stripeChargeBody("evt_3", "ch_1", "pi_1", false)), `"amount_refunded":1000`, `"amount_refunded":0`, 1), kind: EventIgnored},
+		{name: "refunded more than the charge", body: strings.Replace(string(stripeChargeBody("evt_3", "ch_1", "pi_1", false)), `"amount_refunded":1000`, `"amount_refunded":9000`, 1), bad: true},
 		{name: "refund of a charge without PaymentIntent", body: string(stripeChargeBody("evt_3", "ch_1", "", true)), kind: EventIgnored},
 		{name: "other event", body: string(stripeEventBody("evt_4", "customer.created", t0.Unix(), map[string]any{"id": "cus_1"})), kind: EventIgnored},
 		{name: "expired session", body: session(func(s *stripeSessionSpec) { s.Type = "checkout.session.expired" }), kind: EventIgnored},

@@ -218,6 +218,16 @@ type order struct {
 	rtok    string
 	// leases holds the outbox entries claimed by a delivery, until when.
 	leases map[tracklink.HookKind]time.Time
+	// refunds holds the partial refunds applied, by refund id (at most
+	// tracklink.MaxOrderRefunds).
+	refunds map[string]refundClaim
+}
+
+// refundClaim is one partial refund applied: its entry and the delivery
+// token of the call that applied it.
+type refundClaim struct {
+	entry tracklink.RefundEntry
+	tok   string
 }
 
 type tombstone struct {

@@ -42,6 +42,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		hook = tracklink.HookUnattributed
 	}
 	a.Refunded, a.RefundedAt = false, time.Time{}
+	a.RefundedRevenue, a.RefundedTickets = 0, 0
 	now := s.now()
 	tok := tracklink.DeliveryTokenOr(ctx)
 
@@ -59,13 +60,13 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 	}
 	if tb, ok := s.tombstones[a.OrderID]; ok && s.live(tb, now) {
 		delete(s.tombstones, a.OrderID)
-		o.a.Refunded, o.a.RefundedAt = true, tb.at
+		o.a, _ = o.a.FullRefund(tb.at)
 		o.outbox = append(o.outbox, tracklink.HookRefunded)
 		applied = false
 	} else {
 		delete(s.tombstones, a.OrderID)
 		o.key = s.capKey(s.event(a.Event).orderKeys, o.key)
-		s.apply(o, 1)
+		s.apply(o, recorded(a), 1)
 	}
 	o.applied = applied
 	s.orders[a.OrderID] = o
@@ -79,8 +80,9 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 	return r, nil
 }
 
-// Refund reverses exactly what Record added for the order (the same
-// buckets, under the order's day, not the refund's), marks it Refunded at
+// Refund reverses what Record added for the order and its partial refunds
+// left (tracklink.Attribution.FullRefund; the same buckets, under the
+// order's day, not the refund's), marks it Refunded at
 // at (the store's Now when zero), queues HookRefunded and publishes the
 // change: ok and Applied are true. For an order already refunded it
 // changes nothing: ok true, Applied false, Pending the hooks still owed.
@@ -121,16 +123,86 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 		return r, true, nil
 	}
 	o.rtok = tok
-	s.apply(o, -1)
-	o.a.Refunded, o.a.RefundedAt = true, at
-	if !slices.Contains(o.outbox, tracklink.HookRefunded) {
-		o.outbox = append(o.outbox, tracklink.HookRefunded)
-	}
+	var d tracklink.RefundDelta
+	o.a, d = o.a.FullRefund(at)
+	s.apply(o, d, -1)
+	o.queue(tracklink.HookRefunded)
 	r := tracklink.Record{Attribution: o.a, Applied: true, Pending: slices.Clone(o.outbox)}
 	s.mu.Unlock()
 
 	s.publish(tracklink.Change{Kind: tracklink.HookRefunded, Attribution: r.Attribution})
 	return r, true, nil
+}
+
+// PartialRefund applies r once per (order id, refund id)
+// (tracklink.Ledger): it takes what tracklink.Attribution.ApplyRefund
+// says off the order's figures (the same buckets Record added to, under
+// the order's day), stores the refund's entry, queues
+// tracklink.PartialRefundHook(r.RefundID) (and HookRefunded when the
+// refund completes the order's refund) and publishes a
+// tracklink.HookPartialRefund change (and a HookRefunded one). A zero
+// r.At is the store's Now. A refund failing tracklink.Refund.Check, or one
+// past tracklink.MaxOrderRefunds for the order, wraps ErrInvalid.
+func (s *Store) PartialRefund(ctx context.Context, r tracklink.Refund) (tracklink.RefundRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return tracklink.RefundRecord{}, err
+	}
+	if err := r.Check(); err != nil {
+		return tracklink.RefundRecord{}, fmt.Errorf("%w: partial refund: %w", ErrInvalid, err)
+	}
+	if r.At.IsZero() {
+		r.At = s.now()
+	}
+	tok := tracklink.DeliveryTokenOr(ctx)
+	s.mu.Lock()
+	o := s.orders[r.OrderID]
+	if o == nil {
+		s.mu.Unlock()
+		return tracklink.RefundRecord{}, nil
+	}
+	if c, ok := o.refunds[r.RefundID]; ok {
+		rr := tracklink.RefundRecord{Known: true, Refund: c.entry,
+			Record: tracklink.Record{Attribution: o.a, Applied: c.tok == tok, Pending: slices.Clone(o.outbox)}}
+		s.mu.Unlock()
+		return rr, nil
+	}
+	if o.a.Refunded {
+		rr := tracklink.RefundRecord{Known: true, Refund: tracklink.RefundEntry{ID: r.RefundID, At: r.At},
+			Record: tracklink.Record{Attribution: o.a, Pending: slices.Clone(o.outbox)}}
+		s.mu.Unlock()
+		return rr, nil
+	}
+	if len(o.refunds) >= tracklink.MaxOrderRefunds {
+		s.mu.Unlock()
+		return tracklink.RefundRecord{}, fmt.Errorf("%w: partial refund: order %s already has %d refunds", ErrInvalid, r.OrderID, tracklink.MaxOrderRefunds)
+	}
+	after, e, d := o.a.ApplyRefund(r)
+	o.a = after
+	s.apply(o, d, -1)
+	if o.refunds == nil {
+		o.refunds = make(map[string]refundClaim, 1)
+	}
+	o.refunds[r.RefundID] = refundClaim{entry: e, tok: tok}
+	o.queue(tracklink.PartialRefundHook(r.RefundID))
+	if e.Full {
+		o.queue(tracklink.HookRefunded)
+	}
+	rr := tracklink.RefundRecord{Known: true, Refund: e,
+		Record: tracklink.Record{Attribution: o.a, Applied: true, Pending: slices.Clone(o.outbox)}}
+	s.mu.Unlock()
+
+	s.publish(tracklink.Change{Kind: tracklink.HookPartialRefund, Attribution: rr.Attribution})
+	if e.Full {
+		s.publish(tracklink.Change{Kind: tracklink.HookRefunded, Attribution: rr.Attribution})
+	}
+	return rr, nil
+}
+
+// queue adds kind to the outbox unless it is there.
+func (o *order) queue(kind tracklink.HookKind) {
+	if !slices.Contains(o.outbox, kind) {
+		o.outbox = append(o.outbox, kind)
+	}
 }
 
 // Ack removes kind from the order's outbox. Acknowledging a hook that is
@@ -203,26 +275,32 @@ func (s *Store) Attribution(ctx context.Context, orderID string) (tracklink.Attr
 	return o.a, true, nil
 }
 
-// apply adds (sign 1) or removes (sign -1) an order's figures, under the
-// source key o.key. An order with no primary tickets (all resold or
-// transferred) counts its excluded tickets only: no order, no revenue, and
-// it makes no promoter active. Buckets left all zero are dropped. Callers
-// hold s.mu.
-func (s *Store) apply(o *order, sign int64) {
+// recorded returns what Record adds for a: one order, its tickets,
+// excluded tickets and revenue; an order with no primary tickets (all
+// resold or transferred) counts its excluded tickets only: no order, no
+// revenue, and it makes no promoter active.
+func recorded(a tracklink.Attribution) tracklink.RefundDelta {
+	if a.Tickets == 0 {
+		return tracklink.RefundDelta{Excluded: int64(a.Excluded)}
+	}
+	return tracklink.RefundDelta{Orders: 1, Tickets: int64(a.Tickets), Excluded: int64(a.Excluded), Revenue: a.Revenue}
+}
+
+// apply adds (sign 1) or removes (sign -1) figures d of an order, under
+// the source key o.key, on every bucket the order counts in. Buckets left
+// all zero are dropped. Callers hold s.mu.
+func (s *Store) apply(o *order, d tracklink.RefundDelta, sign int64) {
 	a := o.a
 	day, key := a.Day(), o.key
 	delta := func(c *tracklink.Counts) {
-		c.Excluded += sign * int64(a.Excluded)
-		if a.Tickets == 0 {
-			return
-		}
-		c.Orders += sign
-		c.Tickets += sign * int64(a.Tickets)
-		if a.Revenue != 0 {
+		c.Excluded += sign * d.Excluded
+		c.Orders += sign * d.Orders
+		c.Tickets += sign * d.Tickets
+		if d.Revenue != 0 {
 			if c.Revenue == nil {
 				c.Revenue = make(map[string]int64, 1)
 			}
-			c.Revenue[a.Currency] += sign * a.Revenue
+			c.Revenue[a.Currency] += sign * d.Revenue
 			if c.Revenue[a.Currency] == 0 {
 				delete(c.Revenue, a.Currency)
 			}

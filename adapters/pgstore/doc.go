@@ -30,8 +30,12 @@
 // day × source key × currency, per promoter, per group of a registered
 // promoter), queues the hook in the outbox table and NOTIFYs the change
 // (delivered at commit). A duplicate finds the row and changes nothing; a
-// failed call rolled everything back. Refund (refund_order) and visit
-// counting (count_visits, one statement per batch) work the same way.
+// failed call rolled everything back. Visit counting (count_visits, one
+// statement per batch) works the same way. Refund and PartialRefund run
+// one transaction under the order's lock: read the order, compute the
+// refund in Go (tracklink.Attribution.FullRefund, ApplyRefund), apply it
+// (take_refund); a partial refund is claimed once by its row in
+// tracklink.refunds, unique by (order id, refund id).
 // Input is checked in Go before any statement is sent
 // (tracklink.Attribution.Check, tracklink.VisitCount.Check): a bad amount or
 // id wraps ErrInvalid and writes nothing. Calls PostgreSQL aborts for a

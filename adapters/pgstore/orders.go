@@ -41,6 +41,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		return tracklink.Record{}, invalid("record", err)
 	}
 	a.Refunded, a.RefundedAt = false, time.Time{}
+	a.RefundedRevenue, a.RefundedTickets = 0, 0
 	body, err := json.Marshal(a)
 	if err != nil {
 		return tracklink.Record{}, wrap("record", err)
@@ -83,11 +84,13 @@ func decodeRecord(status int, stored []byte, pending []string) (tracklink.Record
 	return r, nil
 }
 
-// Refund reverses the order's figures once (the same buckets Record added
-// to, under the order's day), marks it refunded at at (Options.Now when
-// zero), queues HookRefunded and publishes the change, in one function
-// call. For an order not recorded yet it remembers the refund for
-// Options.TombstoneTTL (ok false), so that a late Record counts nothing.
+// Refund reverses what the order still counts once (what its partial
+// refunds left: tracklink.Attribution.FullRefund; the same buckets Record
+// added to, under the order's day), marks it refunded at at (Options.Now
+// when zero), queues HookRefunded and publishes the change, in one
+// transaction under the order's lock (see PartialRefund). For an order
+// not recorded yet it remembers the refund for Options.TombstoneTTL (ok
+// false), so that a late Record counts nothing.
 func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (tracklink.Record, bool, error) {
 	if !tracklink.ValidOrderID(orderID) {
 		return tracklink.Record{}, false, invalidf("refund", "order id must be 1 to %d printable characters", tracklink.MaxOrderIDLen)
@@ -95,35 +98,8 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 	if at.IsZero() {
 		at = s.opts.Now()
 	}
-	atText, err := at.MarshalText()
-	if err != nil {
-		return tracklink.Record{}, false, wrap("refund", err)
-	}
-	var ttl *time.Duration
-	if s.opts.TombstoneTTL > 0 {
-		ttl = &s.opts.TombstoneTTL
-	}
-	token := tracklink.DeliveryTokenOr(ctx)
-	var r tracklink.Record
-	var ok bool
-	err = s.retry(ctx, "refund", func() error {
-		var status int
-		var stored []byte
-		var pending []string
-		err := s.pool.QueryRow(ctx, s.q.refund, organiser, orderID, at, string(atText), ttl, s.channel, token).
-			Scan(&status, &stored, &pending)
-		if err != nil {
-			return err
-		}
-		if status == -1 {
-			r, ok = tracklink.Record{}, false
-			return nil
-		}
-		r, err = decodeRecord(status, stored, pending)
-		ok = true
-		return err
-	})
-	return r, ok, err
+	rr, err := s.refund(ctx, "refund", orderID, nil, at)
+	return rr.Record, rr.Known, err
 }
 
 // Ack removes a hook from the order's outbox (one DELETE). Acknowledging a

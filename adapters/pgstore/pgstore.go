@@ -270,7 +270,7 @@ func clip(s string) string {
 
 // queries are the statements with the schema spliced in.
 type queries struct {
-	record, refund, countVisits string
+	record, countVisits string
 }
 
 func newQueries(schema string) queries {
@@ -278,7 +278,6 @@ func newQueries(schema string) queries {
 	return queries{
 		record: r.Replace(`select r_status, r_attribution, r_pending from tracklink.record_order(
 			$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`),
-		refund:      r.Replace(`select r_status, r_attribution, r_pending from tracklink.refund_order($1, $2, $3, $4, $5, $6, $7)`),
 		countVisits: r.Replace(`select tracklink.count_visits($1, $2, $3, $4, $5, $6, $7, $8)`),
 	}
 }

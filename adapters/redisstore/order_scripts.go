@@ -36,11 +36,14 @@ const limitLua = "9e18"
 //
 // Order hash <base>o:<id>: a (attribution JSON), e (event), d (day),
 // k (source key), p (promoter code or ""), t, x, r (tickets, excluded,
-// revenue), c (currency), f ("1" once refunded), tomb (refund time of an
-// order not recorded yet), ob:<kind> (outbox entries), cl:<kind> (the
-// lease on an outbox entry: unix ms it ends), tok and ts (the delivery
-// token of the Record that claimed it, and "1" when that Record counted
-// the order), rtok (the token of the Refund that reversed it).
+// revenue), c (currency), f ("1" once refunded in full), tomb (refund
+// time of an order not recorded yet), ob:<kind> (outbox entries),
+// cl:<kind> (the lease on an outbox entry: unix ms it ends), tok and ts
+// (the delivery token of the Record that claimed it, and "1" when that
+// Record counted the order), rtok (the token of the Refund that reversed
+// it), nr (the number of partial refunds applied) and rf:<refund id> (one
+// per partial refund: the token of the call that applied it, a newline,
+// and its tracklink.RefundEntry JSON).
 //
 // An aggregate plan is a list of {key, field, delta} increments: checked
 // by checkPlan (no write), then applied by runPlan.
@@ -128,17 +131,32 @@ end
 local function registered(promoters, code, read)
   return (redis.call('HGET', promoters, code) or '') == read
 end
-local kinds = {'attributed', 'unattributed', 'refunded'}
+-- pending lists the outbox entries of an order (its hash is bounded:
+-- at most tracklink.MaxOrderRefunds partial refunds).
 local function pending(o)
-  local v = redis.call('HMGET', o, 'ob:attributed', 'ob:unattributed', 'ob:refunded')
   local out = {}
-  for i = 1, 3 do
-    if v[i] then out[#out + 1] = kinds[i] end
+  for _, f in ipairs(redis.call('HKEYS', o)) do
+    if string.sub(f, 1, 3) == 'ob:' then out[#out + 1] = string.sub(f, 4) end
   end
+  table.sort(out)
   return out
 end
-local function refunded(a, at)
-  return string.sub(a, 1, -2) .. ',"refunded":true,"refunded_at":"' .. at .. '"}'
+-- refunded marks a new attribution's JSON (no refund fields yet)
+-- refunded in full at at, as tracklink.Attribution.FullRefund does: its
+-- refunded revenue and tickets are its totals r and t.
+local function refunded(a, at, r, t)
+  local extra = ''
+  if r ~= '0' then extra = extra .. ',"refunded_revenue":' .. r end
+  if t ~= '0' then extra = extra .. ',"refunded_tickets":' .. t end
+  return string.sub(a, 1, -2) .. ',"refunded":true,"refunded_at":"' .. at .. '"' .. extra .. '}'
+end
+-- take plans taking figures off a hash: orders o, tickets t, excluded x
+-- and revenue r (non-negative decimal strings) in currency c.
+local function take(plan, h, pre, o, t, x, r, c)
+  if x ~= '0' then plan[#plan + 1] = {h, pre .. 'excluded', '-' .. x} end
+  if o ~= '0' then plan[#plan + 1] = {h, pre .. 'orders', '-' .. o} end
+  if t ~= '0' then plan[#plan + 1] = {h, pre .. 'tickets', '-' .. t} end
+  if r ~= '0' then plan[#plan + 1] = {h, pre .. 'rev:' .. c, '-' .. r} end
 end
 local function publish(ch, kind, a)
   redis.call('PUBLISH', ch, '{"kind":"' .. kind .. '","attribution":' .. a .. '}')
@@ -203,7 +221,7 @@ end
 local tomb = redis.call('HGET', o, 'tomb')
 local plan, newKeys = {}, {}
 if tomb then
-  a = refunded(a, tomb)
+  a = refunded(a, tomb, r, t)
 else
   -- the key the order counts under (the cap); a store written before the
   -- key set existed gets it from the all-time hash
@@ -261,64 +279,108 @@ if pk then rerank(KEYS[9], p, groups) end
 return {1, a, pending(o)}
 `)
 
-// refundScript reverses an order once, or leaves a tombstone. The caller
-// first sends it knowing nothing of the order (ARGV[5] "0", KEYS[1..2]);
-// for a recorded order not refunded yet the script replies with what
-// names its keys, and the caller sends it again with them (ARGV[5] "1").
+// refundScript applies a full refund (ARGV[2] "") or a partial one (ARGV[2]
+// its refund id) once. The caller first sends it knowing nothing of the
+// order (ARGV[1] "0", KEYS[1..2]); for a recorded order the refund applies
+// to, the script replies with the order's stored state, from which Go
+// computes the refund (tracklink.Attribution.FullRefund or ApplyRefund:
+// Lua's doubles cannot do exact sums of large amounts) and names the
+// keys; it sends it again with them (ARGV[1] "1"). If the order changed
+// in between (another refund, a promoter deleted), the script writes
+// nothing and replies with the new state.
 //
-//	KEYS[1] <base>o:<id>, KEYS[2] <base>promoters; with ARGV[5] "1" also
+//	KEYS[1] <base>o:<id>, KEYS[2] <base>promoters; with ARGV[1] "1" also
 //	        KEYS[3] <base>ev:<e>:d:<d>, KEYS[4] <base>ev:<e>:all and, for
 //	        a promoter p, KEYS[5..7] <base>p:<p>:all, :ev, :d:<d>, then the
 //	        {pg:sum, pg:rank, pg:act} keys of each group of p's
 //	        registration
-//	ARGV    refund time (JSON time without quotes), tombstone ttl ms
-//	        (<= 0 keeps it), pub/sub channel, delivery token, "0" or "1",
-//	        then with "1" the order's e, d, k, p and p's registration JSON
-//	        ("" when not registered) the keys were named from
+//	ARGV    "0" or "1", refund id ("" for a full refund), delivery token,
+//	        pub/sub channel, refund time (JSON time without quotes; the
+//	        tombstone of a full refund of an order not recorded), tombstone
+//	        ttl ms (<= 0 keeps it); then with "1" the order's e, d, k, p,
+//	        p's registration JSON ("" when not registered), attribution
+//	        JSON and nr the keys and figures were computed from, the new
+//	        attribution JSON, the orders, tickets, excluded tickets and
+//	        revenue to take off (non-negative decimals), "1" when the
+//	        order is now refunded in full, and the partial refund's entry
+//	        JSON
 //
-// Reply {status[, attribution JSON, pending kinds]}: status 1 applied (or
-// a retry of the call that applied it: same token), 0 already refunded,
-// -1 not recorded (tombstone left). {-2, e, d, k, p, registration JSON}:
-// the keys given are not the order's (nothing written); call again with
-// these.
+// Reply {status, attribution JSON, pending kinds, entry JSON}: status 1
+// applied (or a retry of the call that applied it: same token), 0 a
+// duplicate (the refund id's stored entry) or an order already refunded
+// in full; {-1} not recorded (a full refund leaves a tombstone, a partial
+// one writes nothing); {-2, e, d, k, p, registration JSON, attribution
+// JSON, nr}: compute from these and call again.
 var refundScript = redis.NewScript(orderLib + `
-local o = KEYS[1]
-local f = redis.call('HMGET', o, 'a', 'f', 'e', 'd', 'k', 'p', 't', 'x', 'r', 'c', 'rtok')
+local o, id, tok = KEYS[1], ARGV[2], ARGV[3]
+local f = redis.call('HMGET', o, 'a', 'f', 'e', 'd', 'k', 'p', 'c', 'rtok', 'nr')
 if not f[1] then
-  if redis.call('HSETNX', o, 'tomb', ARGV[1]) == 1 and tonumber(ARGV[2]) > 0 then
-    redis.call('PEXPIRE', o, ARGV[2])
+  if id == '' and redis.call('HSETNX', o, 'tomb', ARGV[5]) == 1 and tonumber(ARGV[6]) > 0 then
+    redis.call('PEXPIRE', o, ARGV[6])
   end
   return {-1}
 end
+if id ~= '' then
+  local claim = redis.call('HGET', o, 'rf:' .. id)
+  if claim then
+    local ctok, entry = string.match(claim, '^([^\n]*)\n(.*)$')
+    local st = 0
+    if ctok == tok then st = 1 end
+    return {st, f[1], pending(o), entry or ''}
+  end
+end
 if f[2] then
   local st = 0
-  if f[11] == ARGV[4] then st = 1 end
-  return {st, f[1], pending(o)}
+  if id == '' and f[8] == tok then st = 1 end
+  return {st, f[1], pending(o), ''}
 end
-local e, d, k, p = f[3], f[4], f[5], f[6]
+local e, d, k, p, nr = f[3], f[4], f[5], f[6], f[9] or '0'
 local reg = ''
 if p ~= '' then reg = redis.call('HGET', KEYS[2], p) or '' end
-if ARGV[5] ~= '1' or e ~= ARGV[6] or d ~= ARGV[7] or k ~= ARGV[8] or p ~= ARGV[9] or reg ~= ARGV[10] then
-  return {-2, e, d, k, p, reg}
+if ARGV[1] ~= '1' or e ~= ARGV[7] or d ~= ARGV[8] or k ~= ARGV[9] or p ~= ARGV[10] or reg ~= ARGV[11]
+    or f[1] ~= ARGV[12] or nr ~= ARGV[13] then
+  return {-2, e, d, k, p, reg, f[1], nr}
 end
-local pk, groups
+local pk, groups = nil, {}
 if p ~= '' then
   pk = {KEYS[5], KEYS[6], KEYS[7]}
   groups = triples(8)
 end
-for i = 7, 9 do
-  if not isInt(f[i]) then return redis.error_reply('ERR refund: stored order figures are not integers') end
+for i = 15, 18 do
+  if not isInt(ARGV[i]) or string.sub(ARGV[i], 1, 1) == '-' then
+    return redis.error_reply('ERR refund: ' .. ARGV[i] .. ' is not a count')
+  end
 end
-local plan = planOrder(-1, KEYS[3], KEYS[4], e, k, pk, groups or {}, f[7], f[8], f[9], f[10])
+if not isInt(nr) then return redis.error_reply('ERR refund: stored refund count is not an integer') end
+local ob, ot, ox, orv, c = ARGV[15], ARGV[16], ARGV[17], ARGV[18], f[7]
+local plan = {}
+take(plan, KEYS[3], k .. '|', ob, ot, ox, orv, c)
+take(plan, KEYS[4], k .. '|', ob, ot, ox, orv, c)
+if pk then
+  take(plan, pk[1], '', ob, ot, ox, orv, c)
+  take(plan, pk[2], e .. '|', ob, ot, ox, orv, c)
+  take(plan, pk[3], '', ob, ot, ox, orv, c)
+  for _, g in ipairs(groups) do
+    take(plan, g[1], '', ob, ot, ox, orv, c)
+  end
+end
 local err = checkPlan(plan)
 if err then return redis.error_reply('ERR refund: ' .. err) end
--- nothing was written above this line
-local a = refunded(f[1], ARGV[1])
-redis.call('HSET', o, 'a', a, 'f', '1', 'ob:refunded', '1', 'rtok', ARGV[4])
+-- nothing was written above this line (but a full refund's tombstone)
+local a, full = ARGV[14], ARGV[19] == '1'
+redis.call('HSET', o, 'a', a)
+if id ~= '' then
+  redis.call('HSET', o, 'rf:' .. id, tok .. '\n' .. ARGV[20], 'nr', tostring(tonumber(nr) + 1),
+    'ob:partial_refund:' .. id, '1')
+else
+  redis.call('HSET', o, 'rtok', tok)
+end
+if full then redis.call('HSET', o, 'f', '1', 'ob:refunded', '1') end
 runPlan(plan)
 if pk then rerank(KEYS[5], p, groups) end
-publish(ARGV[3], 'refunded', a)
-return {1, a, pending(o)}
+if id ~= '' then publish(ARGV[4], 'partial_refund', a) end
+if full then publish(ARGV[4], 'refunded', a) end
+return {1, a, pending(o), ARGV[20]}
 `)
 
 // promoterVisitScript counts n visits on a registered promoter's figures

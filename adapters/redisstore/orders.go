@@ -116,6 +116,7 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 		return tracklink.Record{}, invalid("record", "%v", err)
 	}
 	a.Refunded, a.RefundedAt = false, time.Time{}
+	a.RefundedRevenue, a.RefundedTickets = 0, 0
 	body, err := json.Marshal(a)
 	if err != nil {
 		return tracklink.Record{}, s.wrap("record", err)
@@ -224,17 +225,18 @@ func decodeOrderReply(res []any) (r tracklink.Record, status int64, err error) {
 	return r, status, nil
 }
 
-// Refund reverses the order's aggregates once, queues HookRefunded and
-// publishes the change, in two EVALSHAs: the first finds the order (and
-// its promoter's registration) and replies with what names the keys the
-// second is given; if they changed in between, the second replies so
-// and writes nothing, and it goes again. A duplicate refund, or one of
-// an order not recorded, takes one. For an order not
-// recorded yet it leaves a tombstone for Options.OrderTTL, so a late
-// Record counts nothing. A retry carrying the token of the call that
-// reversed the order (see Record) is told it applied. The script checks
-// every counter before its first write: it reverses the order fully or
-// not at all.
+// Refund reverses what the order still counts once (what its partial
+// refunds left: tracklink.Attribution.FullRefund), queues HookRefunded
+// and publishes the change, in two EVALSHAs: the first finds the order
+// (and its promoter's registration) and replies with its stored state,
+// from which Go computes the reversal and names the keys the second is
+// given; if the order changed in between, the second replies so and
+// writes nothing, and it goes again. A duplicate refund, or one of an
+// order not recorded, takes one. For an order not recorded yet it leaves
+// a tombstone for Options.OrderTTL, so a late Record counts nothing. A
+// retry carrying the token of the call that reversed the order (see
+// Record) is told it applied. The script checks every counter before its
+// first write: it reverses the order fully or not at all.
 func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (tracklink.Record, bool, error) {
 	if s.opts.SessionsOnly {
 		return tracklink.Record{}, false, fmt.Errorf("%w: refund", ErrSessionsOnly)
@@ -245,28 +247,92 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 	if at.IsZero() {
 		at = s.opts.Now()
 	}
+	rr, err := s.refund(ctx, "refund", orderID, nil, at)
+	return rr.Record, rr.Known, err
+}
+
+// PartialRefund applies r once per (order id, refund id), as Refund does
+// a full refund and with the same two EVALSHAs: Go computes what the
+// refund takes off (tracklink.Attribution.ApplyRefund) from the state the
+// first replies with, and the second applies it, or replies that the
+// order changed (another refund applied meanwhile) and writes nothing.
+// It keeps the refund's entry and delivery token in the order's hash
+// (rf:<refund id>), queues tracklink.PartialRefundHook(r.RefundID) (and
+// HookRefunded when it completes the order's refund) and publishes a
+// tracklink.HookPartialRefund change. A zero r.At is Options.Now. A
+// refund failing tracklink.Refund.Check, or one past
+// tracklink.MaxOrderRefunds for the order, wraps ErrInvalid and writes
+// nothing; so does one of an order not recorded (Known false).
+func (s *Store) PartialRefund(ctx context.Context, r tracklink.Refund) (tracklink.RefundRecord, error) {
+	if s.opts.SessionsOnly {
+		return tracklink.RefundRecord{}, fmt.Errorf("%w: partial refund", ErrSessionsOnly)
+	}
+	if err := r.Check(); err != nil {
+		return tracklink.RefundRecord{}, fmt.Errorf("%w: partial refund: %w", ErrInvalid, err)
+	}
+	if r.At.IsZero() {
+		r.At = s.opts.Now()
+	}
+	return s.refund(ctx, "partial refund", r.OrderID, &r, r.At)
+}
+
+// maxRefundRetries bounds the optimistic retries of one refund: each
+// retry means another refund of the same order applied meanwhile.
+const maxRefundRetries = 64
+
+// refund runs refundScript for a full refund (r nil) or a partial one.
+func (s *Store) refund(ctx context.Context, op, orderID string, r *tracklink.Refund, at time.Time) (tracklink.RefundRecord, error) {
 	atJSON, err := at.MarshalJSON()
 	if err != nil {
-		return tracklink.Record{}, false, s.wrap("refund", err)
+		return tracklink.RefundRecord{}, s.wrap(op, err)
 	}
-	atJSON = atJSON[1 : len(atJSON)-1] // strip the quotes; the script splices it in
+	atJSON = atJSON[1 : len(atJSON)-1] // strip the quotes; the script stores it as is
 	ttl := int64(-1)
 	if s.opts.OrderTTL > 0 {
 		ttl = max(s.opts.OrderTTL.Milliseconds(), 1)
+	}
+	refundID := ""
+	if r != nil {
+		refundID = r.RefundID
 	}
 	tok := tracklink.DeliveryTokenOr(ctx)
 	o := s.orderKey(orderID)
 	kp, _, _, _ := s.regKeys()
 	keys := []string{o, kp}
-	args := []any{atJSON, ttl, s.channel, tok, "0"}
-	for range maxCASRetries {
+	args := []any{"0", refundID, tok, s.channel, atJSON, ttl}
+	for range maxRefundRetries {
 		res, err := refundScript.Run(ctx, s.rdb, keys, args...).Slice()
 		if err != nil {
-			return tracklink.Record{}, false, s.wrap("refund", err)
+			return tracklink.RefundRecord{}, s.wrap(op, err)
 		}
-		if len(res) == 6 && res[0] == int64(-2) {
-			// name the keys of the order's buckets, and call again
-			e, d, k, p, reg := str(res[1]), str(res[2]), str(res[3]), str(res[4]), str(res[5])
+		if len(res) == 8 && res[0] == int64(-2) {
+			// compute the refund from the stored order, name its keys, and call again
+			e, d, k, p, reg, stored, nr := str(res[1]), str(res[2]), str(res[3]), str(res[4]), str(res[5]), str(res[6]), str(res[7])
+			var a tracklink.Attribution
+			if err := json.Unmarshal([]byte(stored), &a); err != nil {
+				return tracklink.RefundRecord{}, s.wrap(op, fmt.Errorf("decode stored attribution: %w", err))
+			}
+			var after tracklink.Attribution
+			var delta tracklink.RefundDelta
+			var entry []byte
+			full := true
+			if r == nil {
+				after, delta = a.FullRefund(at)
+			} else {
+				if n, err := strconv.Atoi(nr); err != nil || n >= tracklink.MaxOrderRefunds {
+					return tracklink.RefundRecord{}, invalid(op, "order %s already has %s refunds (at most %d)", clip(orderID), nr, tracklink.MaxOrderRefunds)
+				}
+				var e tracklink.RefundEntry
+				after, e, delta = a.ApplyRefund(*r)
+				full = e.Full
+				if entry, err = json.Marshal(e); err != nil {
+					return tracklink.RefundRecord{}, s.wrap(op, err)
+				}
+			}
+			body, err := json.Marshal(after)
+			if err != nil {
+				return tracklink.RefundRecord{}, s.wrap(op, err)
+			}
 			keys = append(keys[:2], s.eventOrderKey(e, "d:"+d), s.eventOrderKey(e, "all"))
 			if p != "" {
 				keys = append(keys, s.promoterKey(p, "all"), s.promoterKey(p, "ev"), s.promoterKey(p, "d:"+d))
@@ -274,19 +340,36 @@ func (s *Store) Refund(ctx context.Context, orderID string, at time.Time) (track
 					keys = s.appendGroupKeys(keys, regGroups(reg))
 				}
 			}
-			args = append(args[:4], "1", e, d, k, p, reg)
+			fullArg := "0"
+			if full {
+				fullArg = "1"
+			}
+			args = append(args[:6], e, d, k, p, reg, stored, nr, body,
+				delta.Orders, delta.Tickets, delta.Excluded, delta.Revenue, fullArg, entry)
+			args[0] = "1"
 			continue
 		}
-		r, status, err := decodeOrderReply(res)
+		rec, status, err := decodeOrderReply(res)
 		if err != nil {
-			return tracklink.Record{}, false, s.wrap("refund", err)
+			return tracklink.RefundRecord{}, s.wrap(op, err)
 		}
 		if status == -1 {
-			return tracklink.Record{}, false, nil
+			return tracklink.RefundRecord{}, nil
 		}
-		return r, true, nil
+		out := tracklink.RefundRecord{Record: rec, Known: true}
+		if r != nil {
+			out.Refund = tracklink.RefundEntry{ID: r.RefundID, At: r.At}
+			if len(res) >= 4 {
+				if e := str(res[3]); e != "" {
+					if err := json.Unmarshal([]byte(e), &out.Refund); err != nil {
+						return tracklink.RefundRecord{}, s.wrap(op, fmt.Errorf("decode stored refund: %w", err))
+					}
+				}
+			}
+		}
+		return out, nil
 	}
-	return tracklink.Record{}, false, s.wrap("refund", errors.New("the order kept changing; try again"))
+	return tracklink.RefundRecord{}, s.wrap(op, errors.New("the order kept changing; try again"))
 }
 
 // str is an HMGET value as a string ("" when missing).
@@ -345,13 +428,7 @@ func (s *Store) ReleaseHook(ctx context.Context, orderID string, kind tracklink.
 	return nil
 }
 
-func knownHook(kind tracklink.HookKind) bool {
-	switch kind {
-	case tracklink.HookAttributed, tracklink.HookUnattributed, tracklink.HookRefunded:
-		return true
-	}
-	return false
-}
+func knownHook(kind tracklink.HookKind) bool { return kind.Valid() }
 
 // Attribution returns a recorded order (one HGET).
 func (s *Store) Attribution(ctx context.Context, orderID string) (tracklink.Attribution, bool, error) {
