@@ -219,8 +219,9 @@ type Attribution struct {
 	Rule  Rule  `json:"rule"`
 	// Overruled is what the credited touch won over: the session's touch
 	// when a promo code was credited instead, or the promo code when the
-	// session's explicit touch was (LinkFirst). Nil when nothing competed.
-	Overruled *Overruled `json:"overruled,omitempty"`
+	// session's explicit touch was (LinkFirst). Zero (Rule "") when
+	// nothing competed.
+	Overruled Overruled `json:"overruled,omitzero"`
 	// TouchAge is the time from the credited touch to the order.
 	TouchAge time.Duration `json:"touch_age"`
 	At       time.Time     `json:"at"`
@@ -246,7 +247,7 @@ func (a Attribution) Evidence() string {
 	if a.Rule != RuleNoTouch && a.Rule != RulePromoCode {
 		e += fmt.Sprintf(" (%s before the order)", a.TouchAge.Round(time.Second))
 	}
-	if o := a.Overruled; o != nil {
+	if o := a.Overruled; o.Rule != "" {
 		e += " (overruled " + ruleEvidence(o.Rule, o.Touch) + ")"
 	}
 	return e
@@ -331,11 +332,11 @@ func Attribute(o Order, eventTouch, siteTouch *Touch, opts AttributeOptions) Att
 		credit(*touch, rule) // the code's own promoter: nothing competes
 	case hasCode && touch != nil && opts.Precedence == LinkFirst && touch.Strength() == StrengthExplicit:
 		credit(*touch, rule)
-		a.Overruled = &Overruled{Rule: RulePromoCode, Touch: code}
+		a.Overruled = Overruled{Rule: RulePromoCode, Touch: code}
 	case hasCode:
 		credit(code, RulePromoCode)
 		if touch != nil {
-			a.Overruled = &Overruled{Rule: rule, Touch: *touch}
+			a.Overruled = Overruled{Rule: rule, Touch: *touch}
 		}
 	case touch != nil:
 		credit(*touch, rule)

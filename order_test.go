@@ -128,9 +128,9 @@ func TestAttributePromoCodePrecedence(t *testing.T) {
 				t.Errorf("credited %s by %q, evidence %q; want %s by %q, %q", a.Touch.Key(), a.Rule, a.Evidence(), tt.key, tt.rule, tt.evidence)
 			}
 			switch {
-			case tt.overruled == "" && a.Overruled != nil:
+			case tt.overruled == "" && a.Overruled != (Overruled{}):
 				t.Errorf("overruled %+v, want none", a.Overruled)
-			case tt.overruled != "" && (a.Overruled == nil || a.Overruled.Rule != tt.overruled || a.Overruled.Touch.Source != tt.overruledSource):
+			case tt.overruled != "" && (a.Overruled.Rule != tt.overruled || a.Overruled.Touch.Source != tt.overruledSource):
 				t.Errorf("overruled %+v, want %s of %s", a.Overruled, tt.overruled, tt.overruledSource)
 			}
 			if err := a.Check(); err != nil {

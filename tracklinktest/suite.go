@@ -186,6 +186,7 @@ var (
 	ledgerTests = []subtest{
 		{"Record/Once", testRecordOnce},
 		{"Record/Unattributed", testRecordUnattributed},
+		{"Record/Overruled", testRecordOverruled},
 		{"Record/Refund", testRefund},
 		{"Record/RefundBeforeRecord", testRefundBeforeRecord},
 		{"Record/Outbox", testOutbox},
