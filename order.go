@@ -154,14 +154,55 @@ func (o Order) Totals() (tickets int, revenue int64, excluded int) {
 // Rule names the rule that credited an order.
 type Rule string
 
-// The attribution rules, in the order they are tried.
+// The attribution rules. The session's touch is the first of the event
+// touch, the site-wide touch and the weak event touch that applies; a promo
+// code of a registered promoter is weighed against it by Precedence.
 const (
 	RuleEventTouch Rule = "event touch"     // the session's touch for the order's event
 	RuleSiteTouch  Rule = "site-wide touch" // the session's touch on a non-event page
 	RuleWeakTouch  Rule = "weak event touch"
-	RulePromoCode  Rule = "promo code" // no touch, but the promo code belongs to a promoter
+	RulePromoCode  Rule = "promo code" // the order's promo code belongs to a registered promoter
 	RuleNoTouch    Rule = "no touch"   // credited to direct
 )
+
+// Precedence decides between an order's promo code and the session's
+// touch when both would credit somebody.
+type Precedence int
+
+const (
+	// PromoCodeFirst (the default) credits a promo code of a registered
+	// promoter over every session touch: the code is typed at checkout,
+	// the buyer's latest explicit act.
+	PromoCodeFirst Precedence = iota
+	// LinkFirst keeps the session's touch when it is explicit
+	// (StrengthExplicit: a promoter link, a campaign link, an ad click
+	// id); otherwise (a referrer, the user agent, direct, the own site, or
+	// no touch) the promo code wins.
+	LinkFirst
+)
+
+// Valid reports whether p is one of the precedences above.
+func (p Precedence) Valid() bool { return p == PromoCodeFirst || p == LinkFirst }
+
+// String returns "promo code first" or "link first".
+func (p Precedence) String() string {
+	switch p {
+	case PromoCodeFirst:
+		return "promo code first"
+	case LinkFirst:
+		return "link first"
+	}
+	return fmt.Sprintf("Precedence(%d)", int(p))
+}
+
+// Overruled is the candidate an attribution's rule won over: the session
+// touch a promo code beat, or the promo code an explicit touch beat under
+// LinkFirst.
+type Overruled struct {
+	// Rule is the rule that would have credited Touch.
+	Rule  Rule  `json:"rule"`
+	Touch Touch `json:"touch"`
+}
 
 // Attribution is the record of one attributed order: what it counted, whom
 // it credited and why.
@@ -176,6 +217,11 @@ type Attribution struct {
 	// Touch is the credited touch; a zero touch's Channel is "direct".
 	Touch Touch `json:"touch"`
 	Rule  Rule  `json:"rule"`
+	// Overruled is what the credited touch won over: the session's touch
+	// when a promo code was credited instead, or the promo code when the
+	// session's explicit touch was (LinkFirst). Zero (Rule "") when
+	// nothing competed.
+	Overruled Overruled `json:"overruled,omitzero"`
 	// TouchAge is the time from the credited touch to the order.
 	TouchAge time.Duration `json:"touch_age"`
 	At       time.Time     `json:"at"`
@@ -202,61 +248,124 @@ func (a Attribution) Day() string { return Day(a.At) }
 func Day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // Evidence explains the attribution in one line, e.g.
-// "event touch: param promoter=ana (2h0m0s before the order)".
+// "event touch: param promoter=ana (2h0m0s before the order)" or
+// "promo code ANA10 of promoter ana (overruled event touch: referrer
+// instagram.com)".
 func (a Attribution) Evidence() string {
-	if a.Rule == RuleNoTouch {
+	e := ruleEvidence(a.Rule, a.Touch)
+	if a.Rule != RuleNoTouch && a.Rule != RulePromoCode {
+		e += fmt.Sprintf(" (%s before the order)", a.TouchAge.Round(time.Second))
+	}
+	if o := a.Overruled; o.Rule != "" {
+		e += " (overruled " + ruleEvidence(o.Rule, o.Touch) + ")"
+	}
+	return e
+}
+
+// ruleEvidence says why rule credits t, without the touch's age.
+func ruleEvidence(rule Rule, t Touch) string {
+	switch rule {
+	case RuleNoTouch:
 		return string(RuleNoTouch)
+	case RulePromoCode:
+		if t.PromoterCode() == "" {
+			return "promo code of a deleted promoter"
+		}
+		return fmt.Sprintf("%s of promoter %s", t.Evidence, t.Promoter)
 	}
-	if a.Rule == RulePromoCode {
-		return fmt.Sprintf("promo code %s", a.Touch.Promoter)
-	}
-	return fmt.Sprintf("%s: %s (%s before the order)", a.Rule, a.Touch.Evidence, a.TouchAge.Round(time.Second))
+	return fmt.Sprintf("%s: %s", rule, t.Evidence)
 }
 
 // PromoterAllowed lets the host veto a promoter touch made on a non-event
 // page ("all events" link) for a given event. Nil allows every event.
 type PromoterAllowed func(code, event string) bool
 
+// AttributeOptions are Attribute's inputs beyond the order and the
+// session's touches. The zero value credits no promo code.
+type AttributeOptions struct {
+	// PromoCodeOwner is the registered promoter owning the order's promo
+	// code (Registry.PromoterByPromoCode of Order.PromoCode), "" when none
+	// does. It counts only with a valid Order.PromoCode (ValidPromoCode);
+	// an owner that is not a promoter code is ignored.
+	PromoCodeOwner string
+	// Precedence weighs the promo code against the session's touch.
+	// Default PromoCodeFirst; an unknown value means the default.
+	Precedence Precedence
+	// Allow vetoes a promoter's site-wide touch for the order's event.
+	// Nil allows every event.
+	Allow PromoterAllowed
+}
+
 // Attribute decides whom an order is credited to, from the session's touch
-// for the order's event (eventTouch), its site-wide touch (siteTouch) and,
-// when the session has neither, the promoter owning the order's promo code
-// (promoCodeOwner, "" if none). Either touch may be nil.
+// for the order's event (eventTouch), its site-wide touch (siteTouch) and
+// the promoter owning the order's promo code (opts.PromoCodeOwner). Either
+// touch may be nil.
 //
-// The rules: the event touch when it is stronger than direct and platform;
-// else the site-wide touch when it is stronger than direct (a promoter's
-// site-wide link only when allow says yes); else the event touch whatever
-// it is; else the promo code's promoter; else direct.
-func Attribute(o Order, eventTouch, siteTouch *Touch, promoCodeOwner string, allow PromoterAllowed) Attribution {
+// The session's touch is the event touch when it is stronger than direct
+// and platform; else the site-wide touch when it is stronger than direct
+// (a promoter's site-wide link only when opts.Allow says yes); else the
+// event touch whatever it is; else none. A promo code of a registered
+// promoter then wins over that touch (PromoCodeFirst), or only over a touch
+// that is not explicit (LinkFirst); the loser is kept as
+// Attribution.Overruled. When the touch credits the code's own promoter,
+// the touch stands and nothing is overruled. With neither, the order is
+// credited to direct.
+func Attribute(o Order, eventTouch, siteTouch *Touch, opts AttributeOptions) Attribution {
 	tickets, revenue, excluded := o.Totals()
 	a := Attribution{
 		OrderID: o.ID, Event: o.Event, Session: o.Session, Currency: o.Currency,
 		Tickets: tickets, Excluded: excluded, Revenue: revenue, At: o.At,
 	}
-	credit := func(t Touch, r Rule) Attribution {
+	credit := func(t Touch, r Rule) {
 		a.Touch, a.Rule = t, r
 		if !t.At.IsZero() && o.At.After(t.At) {
 			a.TouchAge = o.At.Sub(t.At)
 		}
-		return a
 	}
-	if eventTouch != nil && eventTouch.Strength() > StrengthWeak {
-		return credit(*eventTouch, RuleEventTouch)
+
+	var touch *Touch
+	var rule Rule
+	switch {
+	case eventTouch != nil && eventTouch.Strength() > StrengthWeak:
+		touch, rule = eventTouch, RuleEventTouch
+	case siteTouch != nil && siteTouch.Strength() > StrengthWeak &&
+		(siteTouch.Channel != ChannelPromoter || opts.Allow == nil || opts.Allow(siteTouch.Promoter, o.Event)):
+		touch, rule = siteTouch, RuleSiteTouch
+	case eventTouch != nil:
+		touch, rule = eventTouch, RuleWeakTouch
 	}
-	if siteTouch != nil && siteTouch.Strength() > StrengthWeak {
-		if siteTouch.Channel != ChannelPromoter || allow == nil || allow(siteTouch.Promoter, o.Event) {
-			return credit(*siteTouch, RuleSiteTouch)
+
+	code, hasCode := promoCodeTouch(o, opts.PromoCodeOwner)
+	switch {
+	case hasCode && touch != nil && touch.PromoterCode() == code.Promoter:
+		credit(*touch, rule) // the code's own promoter: nothing competes
+	case hasCode && touch != nil && opts.Precedence == LinkFirst && touch.Strength() == StrengthExplicit:
+		credit(*touch, rule)
+		a.Overruled = Overruled{Rule: RulePromoCode, Touch: code}
+	case hasCode:
+		credit(code, RulePromoCode)
+		if touch != nil {
+			a.Overruled = Overruled{Rule: rule, Touch: *touch}
 		}
+	case touch != nil:
+		credit(*touch, rule)
+	default:
+		a.Touch = Touch{Channel: ChannelDirect, Source: string(ChannelDirect), Event: o.Event, Evidence: "no touch"}
+		a.Rule = RuleNoTouch
 	}
-	if eventTouch != nil {
-		return credit(*eventTouch, RuleWeakTouch)
-	}
-	if promoCodeOwner != "" {
-		return credit(Touch{
-			Channel: ChannelPromoter, Source: promoCodeOwner, Promoter: promoCodeOwner,
-			Event: o.Event, Evidence: "promo code",
-		}, RulePromoCode)
-	}
-	a.Touch = Touch{Channel: ChannelDirect, Source: string(ChannelDirect), Event: o.Event, Evidence: "no touch"}
-	a.Rule = RuleNoTouch
 	return a
+}
+
+// promoCodeTouch is the touch a promo code credits: ok false unless the
+// order's code is valid and owner a promoter code.
+func promoCodeTouch(o Order, owner string) (Touch, bool) {
+	promo := strings.TrimSpace(o.PromoCode)
+	owner, ok := NormalizePromoter(owner)
+	if !ok || !ValidPromoCode(promo) {
+		return Touch{}, false
+	}
+	return Touch{
+		Channel: ChannelPromoter, Source: owner, Promoter: owner,
+		Event: o.Event, Evidence: "promo code " + promo,
+	}, true
 }

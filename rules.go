@@ -172,6 +172,27 @@ func (t Touch) PromoterCode() string {
 	return t.Promoter
 }
 
+// ForgetPromoter rewrites what a stored attribution says of a deleted
+// promoter code, the way every store's DeletePromoter does it: the credited
+// touch and the overruled one (Overruled.Touch), when they are the code's
+// promoter touch, get Promoter and Source DeletedPromoter and Evidence
+// "deleted promoter". It reports whether the credited touch changed (its
+// figures then move to DeletedKey) and whether the overruled one did.
+func (a *Attribution) ForgetPromoter(code string) (touch, overruled bool) {
+	forget := func(t *Touch) bool {
+		if t.Channel != ChannelPromoter || (t.Promoter != code && t.Source != code) {
+			return false
+		}
+		t.Promoter, t.Source, t.Evidence = DeletedPromoter, DeletedPromoter, "deleted promoter"
+		return true
+	}
+	touch = forget(&a.Touch)
+	if a.Overruled.Rule != "" {
+		overruled = forget(&a.Overruled.Touch)
+	}
+	return touch, overruled
+}
+
 // Normalize returns p as stores save it, or an error wrapping ErrInvalid:
 // the code normalised with NormalizePromoter (DeletedPromoter is not a
 // valid code); Groups (NormalizeGroup), Events (ValidEvent) and PromoCodes
@@ -272,7 +293,7 @@ const (
 // to MaxOrderIDLen printable bytes, a valid event slug, a three-letter
 // currency, tickets and excluded tickets 0 to MaxOrderTickets, revenue 0
 // to MaxOrderRevenue, a source key of at most MaxKeyLen bytes and, for a
-// promoter touch, a lowercase code. Stores call it before writing
+// promoter touch (credited or overruled), a lowercase code. Stores call it before writing
 // anything; the error wraps ErrInvalid.
 func (a Attribution) Check() error {
 	switch {
@@ -288,6 +309,9 @@ func (a Attribution) Check() error {
 		return invalidf("revenue must be 0 to %d", int64(MaxOrderRevenue))
 	case len(a.Touch.Key()) > MaxKeyLen:
 		return invalidf("source key longer than %d bytes", MaxKeyLen)
+	}
+	if err := checkTouchPromoter(a.Overruled.Touch); err != nil {
+		return err
 	}
 	return checkTouchPromoter(a.Touch)
 }

@@ -412,5 +412,5 @@ func (m *Middleware) Attribution(ctx context.Context, session, event string) (tr
 	if err != nil {
 		return tracklink.Attribution{}, fmt.Errorf("middleware: attribution: %w", err)
 	}
-	return tracklink.Attribute(tracklink.Order{Session: session, Event: event, At: m.cfg.Now()}, ev, site, "", nil), nil
+	return tracklink.Attribute(tracklink.Order{Session: session, Event: event, At: m.cfg.Now()}, ev, site, tracklink.AttributeOptions{}), nil
 }

@@ -112,10 +112,12 @@ func touchEqual(a, b tracklink.Touch) bool {
 }
 
 func attributionEqual(a, b tracklink.Attribution) bool {
-	if !touchEqual(a.Touch, b.Touch) || !a.At.Equal(b.At) || !a.RefundedAt.Equal(b.RefundedAt) {
+	if !touchEqual(a.Touch, b.Touch) || !touchEqual(a.Overruled.Touch, b.Overruled.Touch) ||
+		!a.At.Equal(b.At) || !a.RefundedAt.Equal(b.RefundedAt) {
 		return false
 	}
 	a.Touch, b.Touch = tracklink.Touch{}, tracklink.Touch{}
+	a.Overruled.Touch, b.Overruled.Touch = tracklink.Touch{}, tracklink.Touch{}
 	a.At, b.At = time.Time{}, time.Time{}
 	a.RefundedAt, b.RefundedAt = time.Time{}, time.Time{}
 	return a == b

@@ -55,7 +55,8 @@
 //   - DeletePromoter folds the promoter's figures into the source
 //     tracklink.DeletedPromoter (key "promoter|~deleted") and rewrites its
 //     stored attributions: Touch.Promoter and Touch.Source become
-//     DeletedPromoter and Touch.Evidence "deleted promoter".
+//     DeletedPromoter and Touch.Evidence "deleted promoter", and so do
+//     those of an overruled touch (tracklink.Attribution.ForgetPromoter).
 //   - Subscribe returns only once the subscription is live: a change
 //     recorded right after it returns reaches the channel.
 //   - Each event counts visits under at most Harness.MaxSources distinct
@@ -194,6 +195,7 @@ var (
 	ledgerTests = []subtest{
 		{"Record/Once", testRecordOnce},
 		{"Record/Unattributed", testRecordUnattributed},
+		{"Record/Overruled", testRecordOverruled},
 		{"Record/Refund", testRefund},
 		{"Record/RefundBeforeRecord", testRefundBeforeRecord},
 		{"Record/Outbox", testOutbox},
@@ -233,6 +235,7 @@ var (
 		{"Registry/PromoCodes", testPromoCodes},
 		{"Registry/Groups", testGroups},
 		{"Registry/DeletePromoter", testDeletePromoter},
+		{"Registry/DeleteOverruledPromoter", testDeleteOverruledPromoter},
 		{"Registry/Links", testLinks},
 	}
 	feedTests = []subtest{

@@ -52,6 +52,51 @@ func testRecordUnattributed(t *testing.T, h *env) {
 	wantTraffic(t, h, "ev", "", "", src{"direct|direct", counts(0, 1, 3, 0, "USD", 4500)})
 }
 
+// testRecordOverruled: what a promo code overruled is stored with the
+// attribution and read back by every query, refunded or not.
+func testRecordOverruled(t *testing.T, h *env) {
+	ctx := t.Context()
+	a := order("ord-1", "ev", promoterTouch("ana", "ev", time.Time{}), 2, 0, 5000, "EUR", base)
+	a.Rule, a.Touch.Evidence = tracklink.RulePromoCode, "promo code ANA10"
+	over := sourceTouch(tracklink.ChannelSocial, "instagram", "ev", base.Add(-time.Hour))
+	a.Overruled = tracklink.Overruled{Rule: tracklink.RuleEventTouch, Touch: over}
+	want := "promo code ANA10 of promoter ana (overruled event touch: " + over.Evidence + ")"
+	check := func(what string, got tracklink.Attribution) {
+		t.Helper()
+		if !touchEqual(got.Overruled.Touch, a.Overruled.Touch) || got.Overruled.Rule != a.Overruled.Rule || got.Evidence() != want {
+			t.Errorf("%s: Overruled %+v, evidence %q; want %+v, %q", what, got.Overruled, got.Evidence(), a.Overruled, want)
+		}
+	}
+	check("Record", record(t, h, a).Attribution)
+	got, ok, err := h.Ledger.Attribution(ctx, "ord-1")
+	if err != nil || !ok {
+		t.Fatalf("Attribution(ord-1): %v %v", ok, err)
+	}
+	check("Attribution", got)
+	for _, o := range orders(t, h, "ev") {
+		check("Orders", o)
+	}
+	recent, err := h.Ledger.RecentOrders(ctx, "", 10)
+	if err != nil || len(recent) != 1 {
+		t.Fatalf("RecentOrders: %v %v", recent, err)
+	}
+	check("RecentOrders", recent[0])
+	r, ok := refund(t, h, "ord-1", base.Add(time.Hour))
+	if !ok {
+		t.Fatal("Refund: order not found")
+	}
+	check("Refund", r.Attribution)
+	got, _, _ = h.Ledger.Attribution(ctx, "ord-1")
+	check("Attribution after the refund", got)
+
+	// an attribution that overruled nothing reads back with a zero Overruled
+	b := order("ord-2", "ev", promoterTouch("ana", "ev", base), 1, 0, 2500, "EUR", base)
+	record(t, h, b)
+	if got, _, _ := h.Ledger.Attribution(ctx, "ord-2"); got.Overruled != (tracklink.Overruled{}) {
+		t.Errorf("Attribution(ord-2).Overruled = %+v, want zero", got.Overruled)
+	}
+}
+
 func testRefund(t *testing.T, h *env) {
 	ctx := t.Context()
 	// a visit and two orders on the (registered) promoter; one of them is

@@ -393,3 +393,52 @@ func testSubscribe(t *testing.T, h *env) {
 		}
 	}
 }
+
+// testDeleteOverruledPromoter: a deleted promoter's code leaves the
+// attributions whose promo code overruled its link, and those whose link
+// overruled its promo code, while their figures stay with the promoter
+// credited.
+func testDeleteOverruledPromoter(t *testing.T, h *env) {
+	ctx := t.Context()
+	savePromoter(t, h, tracklink.Promoter{Code: "ana", Name: "Ana", PromoCodes: []string{"ANA10"}})
+	savePromoter(t, h, tracklink.Promoter{Code: "bob", Name: "Bob", PromoCodes: []string{"BOB5"}})
+	o := tracklink.Order{ID: "ord-1", Session: sessionRef(999), Event: "ev", Currency: "EUR", PromoCode: "ANA10", At: base,
+		Lines: []tracklink.Line{{Kind: tracklink.LinePrimary, Quantity: 1, UnitAmount: 1000}}}
+	bobLink := promoterTouch("bob", "ev", base.Add(-time.Hour))
+	// ana's code overrules bob's link; bob's link overrules ana's code
+	record(t, h, tracklink.Attribute(o, &bobLink, nil, tracklink.AttributeOptions{PromoCodeOwner: "ana"}))
+	o.ID = "ord-2"
+	record(t, h, tracklink.Attribute(o, &bobLink, nil, tracklink.AttributeOptions{PromoCodeOwner: "ana", Precedence: tracklink.LinkFirst}))
+	o.ID, o.PromoCode = "ord-3", "BOB5"
+	social := sourceTouch(tracklink.ChannelSocial, "instagram", "ev", base.Add(-time.Hour))
+	record(t, h, tracklink.Attribute(o, &social, nil, tracklink.AttributeOptions{PromoCodeOwner: "bob"}))
+
+	if err := h.Ledger.DeletePromoter(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range orders(t, h, "ev") {
+		for _, tt := range []tracklink.Touch{a.Touch, a.Overruled.Touch} {
+			if strings.Contains(tt.Promoter+tt.Source+tt.Evidence, "bob") {
+				t.Errorf("%s still names the deleted promoter: %+v (evidence %q)", a.OrderID, a, a.Evidence())
+			}
+		}
+	}
+	wantEvidence := map[string]string{
+		"ord-1": "promo code ANA10 of promoter ana (overruled event touch: deleted promoter)",
+		"ord-2": "event touch: deleted promoter (1h0m0s before the order) (overruled promo code ANA10 of promoter ana)",
+		"ord-3": "promo code of a deleted promoter (overruled event touch: referrer www.instagram.com)",
+	}
+	for id, want := range wantEvidence {
+		a, ok, err := h.Ledger.Attribution(ctx, id)
+		if err != nil || !ok || a.Evidence() != want {
+			t.Errorf("Attribution(%s).Evidence() = %q (%v, %v), want %q", id, a.Evidence(), ok, err, want)
+		}
+	}
+	// ana keeps the figures of the order its code won
+	wantPromoterStats(t, promoterStats(t, h, "ana"), "ana", counts(0, 1, 1, 0, "EUR", 1000),
+		map[string]tracklink.Counts{"ev": counts(0, 1, 1, 0, "EUR", 1000)})
+	// deleting again is not an error
+	if err := h.Ledger.DeletePromoter(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -47,7 +47,7 @@
 //	  "session_ref": "…",              // tracklink.Visit.Session at checkout; optional
 //	  "event": "summer-fest",           // required, [a-z0-9-]{1,64}
 //	  "currency": "EUR",                // required, ISO 4217 (uppercased)
-//	  "promo_code": "ANA10",            // optional: credits its promoter when no touch
+//	  "promo_code": "ANA10",            // optional: credits its promoter (Config.Precedence)
 //	  "created_at": "2026-05-01T10:00:00Z", // optional RFC 3339, default webhook-timestamp
 //	  "lines": [                        // 1-100 lines; kind, quantity, unit_amount required
 //	    {"kind": "primary", "ticket_type": "GA", "quantity": 2, "unit_amount": 2500},
@@ -102,8 +102,8 @@
 // amount_total is split over tracklink_tickets in whole minor units, so
 // the revenue is exact. The currency is the session's, uppercased. A
 // client_reference_id that is not a tracklink session reference is not
-// an error: the order then counts without a session touch (promo code or
-// direct).
+// an error: the order then counts without a session touch (its promo
+// code's promoter, or direct).
 //
 // What counts:
 //
@@ -138,7 +138,7 @@
 // The session's touches are read when the order completes. A delayed
 // payment method (SEPA debit, bank transfer) completes days after the
 // checkout, possibly after the session's touches expired (middleware
-// Config.TTL, 24 h by default): such a sale then falls back to its promo
+// Config.TTL, 24 h by default): such a sale is then credited to its promo
 // code's promoter or to direct. Shops that sell mostly by delayed methods
 // should raise TTL to cover the settlement time.
 //

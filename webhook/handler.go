@@ -22,8 +22,8 @@ type Config struct {
 	// Store reads sessions' touches and records orders exactly once: any
 	// tracklink.Store (memstore, redisstore, tracklink.Compose). Required.
 	// When it also has a PromoterByPromoCode method (tracklink.Registry
-	// does), orders with a promo code and no session touch are credited to
-	// the promoter owning the code.
+	// does), an order's promo code credits the registered promoter owning
+	// it, as Precedence says; without it promo codes are not read.
 	Store Store
 	// Provider verifies and parses deliveries: MustStandardWebhooks(secret) or
 	// MustStripe(secret). Required.
@@ -49,6 +49,12 @@ type Config struct {
 	// AllowPromoter vetoes the credit of a promoter's site-wide ("all
 	// events") link for an event. Nil allows every event.
 	AllowPromoter tracklink.PromoterAllowed
+	// Precedence weighs an order's promo code against the session's touch
+	// (tracklink.Attribute): tracklink.PromoCodeFirst (the default) credits
+	// a registered promoter's code over any touch; tracklink.LinkFirst keeps
+	// an explicit touch (promoter link, campaign link, ad click id). A
+	// value that is neither is an error.
+	Precedence tracklink.Precedence
 	// StoreTimeout bounds each store call of a delivery, so that a hung
 	// store answers 503 (and the provider retries) instead of holding the
 	// provider's connection. Zero means the default, 2s; negative is an
@@ -118,6 +124,9 @@ var _ http.Handler = (*Handler)(nil)
 func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.StoreTimeout < 0 {
 		return nil, errors.New("webhook: Config.StoreTimeout must not be negative (zero means the default)")
+	}
+	if !cfg.Precedence.Valid() {
+		return nil, fmt.Errorf("webhook: Config.Precedence %d is neither tracklink.PromoCodeFirst nor tracklink.LinkFirst", int(cfg.Precedence))
 	}
 	if cfg.Store == nil {
 		return nil, errors.New("webhook: Config.Store is required")
@@ -263,7 +272,7 @@ func (h *Handler) storeCtx(ctx context.Context) (context.Context, context.Cancel
 }
 
 // completed attributes a paid order once: touches → promo code owner →
-// Attribute → Record (atomic, idempotent by order id) → pending hooks.
+// Attribute (Config.Precedence) → Record (atomic, idempotent by order id) → pending hooks.
 func (h *Handler) completed(w http.ResponseWriter, r *http.Request, log *slog.Logger, ev Event) {
 	ctx := r.Context()
 	o := ev.Order
@@ -280,8 +289,8 @@ func (h *Handler) completed(w http.ResponseWriter, r *http.Request, log *slog.Lo
 			return
 		}
 	}
-	a := tracklink.Attribute(o, eventTouch, siteTouch, "", h.cfg.AllowPromoter)
-	if a.Rule == tracklink.RuleNoTouch && o.PromoCode != "" && h.promo != nil {
+	opts := tracklink.AttributeOptions{Precedence: h.cfg.Precedence, Allow: h.cfg.AllowPromoter}
+	if o.PromoCode != "" && h.promo != nil {
 		sctx, cancel := h.storeCtx(ctx)
 		owner, ok, err := h.promo.PromoterByPromoCode(sctx, o.PromoCode)
 		cancel()
@@ -290,10 +299,14 @@ func (h *Handler) completed(w http.ResponseWriter, r *http.Request, log *slog.Lo
 			return
 		}
 		if ok {
-			a = tracklink.Attribute(o, eventTouch, siteTouch, owner, h.cfg.AllowPromoter)
+			opts.PromoCodeOwner = owner
+		} else {
+			// A code no promoter owns (the shop's own discount code, a
+			// typo) is no error: the order counts on its session's touch.
+			log.DebugContext(ctx, "webhook: promo code of no registered promoter ignored")
 		}
 	}
-
+	a := tracklink.Attribute(o, eventTouch, siteTouch, opts)
 	sctx, cancel := h.storeCtx(ctx)
 	rec, err := h.cfg.Store.Record(sctx, a)
 	cancel()

@@ -329,8 +329,8 @@ func TestHandlerOnce(t *testing.T) {
 	}
 }
 
-// TestHandlerAttribution: the session's touches, the promo code fallback
-// and the site-wide promoter veto.
+// TestHandlerAttribution: the session's touches, the promo code (which
+// outranks them by default) and the site-wide promoter veto.
 func TestHandlerAttribution(t *testing.T) {
 	s := newMemstore(t)
 	ctx := context.Background()
@@ -364,7 +364,7 @@ func TestHandlerAttribution(t *testing.T) {
 		hook    tracklink.HookKind
 	}{
 		{"event touch", completedBody("o1", sessionN(1), "summer-fest", 1), tracklink.ChannelPromoter, "ana", tracklink.RuleEventTouch, tracklink.HookAttributed},
-		{"event touch beats promo code", withPromo(completedBody("o2", sessionN(1), "summer-fest", 1), "CARA10"), tracklink.ChannelPromoter, "ana", tracklink.RuleEventTouch, tracklink.HookAttributed},
+		{"promo code beats another promoter's link", withPromo(completedBody("o2", sessionN(1), "summer-fest", 1), "CARA10"), tracklink.ChannelPromoter, "cara", tracklink.RulePromoCode, tracklink.HookAttributed},
 		{"site-wide promoter link", completedBody("o3", sessionN(2), "summer-fest", 1), tracklink.ChannelPromoter, "ben", tracklink.RuleSiteTouch, tracklink.HookAttributed},
 		{"site-wide promoter link vetoed", completedBody("o4", sessionN(2), "winter-fest", 1), tracklink.ChannelDirect, "direct", tracklink.RuleNoTouch, tracklink.HookUnattributed},
 		{"vetoed, promo code", withPromo(completedBody("o5", sessionN(2), "winter-fest", 1), "Cara10"), tracklink.ChannelPromoter, "cara", tracklink.RulePromoCode, tracklink.HookAttributed},
@@ -391,8 +391,84 @@ func TestHandlerAttribution(t *testing.T) {
 		})
 	}
 	st, err := s.PromoterStats(ctx, []string{"ana", "cara"})
-	if err != nil || st[0].Totals.Orders != 2 || st[1].Totals.Orders != 2 {
+	if err != nil || st[0].Totals.Orders != 1 || st[1].Totals.Orders != 3 {
 		t.Fatalf("promoter stats %+v %v", st, err)
+	}
+}
+
+// TestHandlerPromoCodePrecedence: a buyer with a direct or referrer touch
+// who types a promoter's code is credited to the promoter, and the stored
+// evidence names the touch the code overruled; Config.Precedence LinkFirst
+// keeps another promoter's link; a code nobody owns changes nothing.
+func TestHandlerPromoCodePrecedence(t *testing.T) {
+	at := t0.Add(-time.Hour)
+	direct := tracklink.Touch{Channel: tracklink.ChannelDirect, Source: "direct", Event: "summer-fest", At: at, Evidence: "Sec-Fetch-Site none"}
+	social := tracklink.Touch{Channel: tracklink.ChannelSocial, Source: "instagram", ReferrerHost: "instagram.com", Event: "summer-fest", At: at, Evidence: "referrer instagram.com"}
+	ben := tracklink.Touch{Channel: tracklink.ChannelPromoter, Source: "ben", Promoter: "ben", Event: "summer-fest", At: at, Evidence: "param promoter=ben"}
+	tests := []struct {
+		name       string
+		precedence tracklink.Precedence
+		touch      tracklink.Touch
+		promo      string
+		key        string
+		rule       tracklink.Rule
+		evidence   string
+	}{
+		{"code over direct", tracklink.PromoCodeFirst, direct, "ANA10", "promoter|ana", tracklink.RulePromoCode,
+			"promo code ANA10 of promoter ana (overruled weak event touch: Sec-Fetch-Site none)"},
+		{"code over referrer", tracklink.PromoCodeFirst, social, "ANA10", "promoter|ana", tracklink.RulePromoCode,
+			"promo code ANA10 of promoter ana (overruled event touch: referrer instagram.com)"},
+		{"code over another promoter's link", tracklink.PromoCodeFirst, ben, "ANA10", "promoter|ana", tracklink.RulePromoCode,
+			"promo code ANA10 of promoter ana (overruled event touch: param promoter=ben)"},
+		{"link first: the link stands", tracklink.LinkFirst, ben, "ANA10", "promoter|ben", tracklink.RuleEventTouch,
+			"event touch: param promoter=ben (1h0m0s before the order) (overruled promo code ANA10 of promoter ana)"},
+		{"link first: code over direct", tracklink.LinkFirst, direct, "ana10", "promoter|ana", tracklink.RulePromoCode,
+			"promo code ana10 of promoter ana (overruled weak event touch: Sec-Fetch-Site none)"},
+		{"unknown code ignored", tracklink.PromoCodeFirst, social, "NOBODY", "social|instagram", tracklink.RuleEventTouch,
+			"event touch: referrer instagram.com (1h0m0s before the order)"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newMemstore(t)
+			if err := s.SavePromoter(ctx, tracklink.Promoter{Code: "ana", Name: "Ana", PromoCodes: []string{"ANA10"}}); err != nil {
+				t.Fatal(err)
+			}
+			session := sessionN(100 + i)
+			if _, err := s.Stamp(ctx, tracklink.Stamp{Session: session, Touch: tt.touch, TTL: 24 * time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			var reported []error
+			h := newStdHandler(t, s, tracklink.Hooks{OnError: func(_ context.Context, err error) { reported = append(reported, err) }},
+				func(c *Config) { c.Precedence = tt.precedence })
+			body := marshalBody(TypeOrderCompleted, orderData{
+				OrderID: "ord_promo", SessionRef: session, Event: "summer-fest", Currency: "EUR", PromoCode: tt.promo,
+				Lines: []tracklink.Line{{Kind: tracklink.LinePrimary, Quantity: 1, UnitAmount: 2500}},
+			})
+			w := serve(h, stdRequest(stdSecretA, t0, body))
+			if res := decodeResult(t, w); w.Code != http.StatusOK || res.Status != statusAttributed || res.Rule != tt.rule {
+				t.Fatalf("%d %+v, want rule %q", w.Code, res, tt.rule)
+			}
+			a, ok, err := s.Attribution(ctx, "ord_promo")
+			if err != nil || !ok {
+				t.Fatalf("not recorded: %v %v", ok, err)
+			}
+			if a.Touch.Key() != tt.key || a.Rule != tt.rule || a.Evidence() != tt.evidence {
+				t.Errorf("credited %s by %q, evidence %q; want %s by %q, %q", a.Touch.Key(), a.Rule, a.Evidence(), tt.key, tt.rule, tt.evidence)
+			}
+			if len(reported) != 0 {
+				t.Errorf("reported %v", reported)
+			}
+		})
+	}
+}
+
+// TestHandlerPrecedenceConfig: a Precedence that is neither rule is a
+// configuration error.
+func TestHandlerPrecedenceConfig(t *testing.T) {
+	_, err := NewHandler(Config{Store: newMemstore(t), Provider: MustStandardWebhooks(stdSecretA), Precedence: tracklink.Precedence(7)})
+	if err == nil || !strings.Contains(err.Error(), "Precedence") {
+		t.Fatalf("NewHandler with Precedence 7: %v", err)
 	}
 }
 

@@ -50,9 +50,9 @@ const (
 	// MetadataTickets is the number of primary tickets when
 	// MetadataLines is absent; amount_total is then the revenue.
 	MetadataTickets = "tracklink_tickets"
-	// MetadataPromoCode is the checkout promo code, for the cross-device
-	// fallback (an order without a session touch credited to the promoter
-	// owning the code).
+	// MetadataPromoCode is the checkout promo code: one a registered
+	// promoter owns credits that promoter, over the session's touch unless
+	// Config.Precedence is tracklink.LinkFirst and the touch is explicit.
 	MetadataPromoCode = "tracklink_promo_code"
 )
 

@@ -120,8 +120,9 @@ func (s *Store) PromoterByPromoCode(ctx context.Context, promo string) (string, 
 // stay under the code, as in redisstore whose keys list what to fold); its own
 // totals, per-event and daily figures, dropped; and its code on stored
 // attributions, whose Touch.Promoter and Touch.Source become
-// DeletedPromoter and Touch.Evidence "deleted promoter" (their figures
-// stay). A later refund of such an order is taken off DeletedPromoter.
+// DeletedPromoter and Touch.Evidence "deleted promoter", as does an
+// overruled touch of the code (tracklink.Attribution.ForgetPromoter; their
+// figures stay). A later refund of such an order is taken off DeletedPromoter.
 //
 // Live sessions' touches are left alone (they expire with their TTL): an
 // order placed from one of them, or a new landing on the promoter's link,
@@ -179,12 +180,8 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 	}
 	delete(s.promoters, code)
 	for _, o := range s.orders {
-		t := &o.a.Touch
-		if t.Channel == tracklink.ChannelPromoter && (t.Promoter == code || t.Source == code) {
-			t.Promoter, t.Source, t.Evidence = tracklink.DeletedPromoter, tracklink.DeletedPromoter, "deleted promoter"
-			if o.key == key {
-				o.key = del
-			}
+		if touch, _ := o.a.ForgetPromoter(code); touch && o.key == key {
+			o.key = del
 		}
 	}
 	return nil

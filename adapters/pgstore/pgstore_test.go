@@ -118,7 +118,7 @@ func TestComposedRedisSessions(t *testing.T) {
 	}
 	o := tracklink.Order{ID: "ord-1", Session: sess(1), Event: "ev", Currency: "EUR", At: day,
 		Lines: []tracklink.Line{{Kind: tracklink.LinePrimary, Quantity: 2, UnitAmount: 2500}}}
-	r, err := s.Record(ctx, tracklink.Attribute(o, ev, nil, "", nil))
+	r, err := s.Record(ctx, tracklink.Attribute(o, ev, nil, tracklink.AttributeOptions{}))
 	if err != nil || !r.Applied || r.Attribution.Touch.Promoter != "ana" {
 		t.Fatalf("Record: %+v, %v", r, err)
 	}

@@ -181,7 +181,8 @@ func (s *Store) PromoterByPromoCode(ctx context.Context, promo string) (string, 
 // sales, every day and all time) folded into tracklink.DeletedKey, so that
 // event totals stay right; its own figures; and its code on stored orders
 // (Touch.Promoter and Touch.Source become tracklink.DeletedPromoter,
-// Touch.Evidence "deleted promoter"; the promoter and source columns too).
+// Touch.Evidence "deleted promoter"; the promoter and source columns too;
+// an overruled touch of the code likewise, tracklink.Attribution.ForgetPromoter).
 // A later refund of such an order is taken off the deleted bucket. Live
 // sessions' touches are the session store's: a later landing or order from
 // one credits the code afresh. Deleting an unknown code is not an error;
@@ -240,6 +241,16 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 					'{touch,evidence}', '"deleted promoter"')
 			where organiser = $1 and channel = 'promoter' and (promoter = $2 or source = $2)`),
 			organiser, code, tracklink.DeletedPromoter, key, del)
+		// what a promo code overruled, or an explicit touch won over, may
+		// name the code too (tracklink.Attribution.ForgetPromoter); no index
+		// covers it, so this reads the organiser's orders once
+		b.Queue(s.sql(`update tracklink.orders set
+				attribution = jsonb_set(jsonb_set(jsonb_set(attribution,
+					'{overruled,touch,promoter}', to_jsonb($3::text)), '{overruled,touch,source}', to_jsonb($3::text)),
+					'{overruled,touch,evidence}', '"deleted promoter"')
+			where organiser = $1 and attribution #>> '{overruled,touch,channel}' = 'promoter'
+				and (attribution #>> '{overruled,touch,promoter}' = $2 or attribution #>> '{overruled,touch,source}' = $2)`),
+			organiser, code, tracklink.DeletedPromoter)
 		return tx.SendBatch(ctx, b).Close()
 	})
 }

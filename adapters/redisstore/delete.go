@@ -19,7 +19,8 @@ import (
 // totals, per-event and daily figures, dropped; and its code on stored
 // attributions, whose Touch.Promoter and Touch.Source become
 // DeletedPromoter and Touch.Evidence "deleted promoter" (their figures
-// stay). A later refund of such an order is taken off DeletedPromoter.
+// stay), as does an overruled touch of the code
+// (tracklink.Attribution.ForgetPromoter). A later refund of such an order is taken off DeletedPromoter.
 // Deleting an unknown code is not an error; an invalid one wraps
 // ErrInvalid.
 //
@@ -45,6 +46,9 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 	code, ok := tracklink.NormalizePromoter(code)
 	if !ok {
 		return invalid(op, "promoter code is not [A-Za-z0-9_-]{1,64}")
+	}
+	if err := s.forgetOverruled(ctx, code); err != nil {
+		return s.wrap(op, err)
 	}
 	kp, kpc, _, kv := s.regKeys()
 	for range maxCASRetries {
@@ -90,9 +94,7 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 				if err := json.Unmarshal([]byte(old), &a); err != nil {
 					return s.wrap(op, fmt.Errorf("decode stored attribution: %w", err))
 				}
-				if t := &a.Touch; t.Channel == tracklink.ChannelPromoter && (t.Promoter == code || t.Source == code) {
-					t.Promoter, t.Source, t.Evidence = tracklink.DeletedPromoter, tracklink.DeletedPromoter, "deleted promoter"
-				}
+				a.ForgetPromoter(code)
 				body, err := json.Marshal(a)
 				if err != nil {
 					return s.wrap(op, err)
@@ -125,6 +127,54 @@ func (s *Store) DeletePromoter(ctx context.Context, code string) error {
 		}
 	}
 	return s.wrap(op, errors.New("orders kept changing; try again"))
+}
+
+// forgetOverruled rewrites the stored attributions whose overruled touch
+// names code (tracklink.Attribution.ForgetPromoter), those Record listed in
+// the code's overruled set, one small compare-and-set script per order,
+// until the set is empty. It runs before the order-side script, which
+// then reads the rewritten attributions.
+func (s *Store) forgetOverruled(ctx context.Context, code string) error {
+	kovr := s.promoterKey(code, "ovr")
+	for range maxCASRetries {
+		ids, err := s.rdb.SMembers(ctx, kovr).Result()
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.StringCmd, len(ids))
+		for i, id := range ids {
+			cmds[i] = pipe.HGet(ctx, s.orderKey(id), "a")
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		calls := make([]scriptCall, 0, len(ids))
+		for i, id := range ids {
+			old, body := cmds[i].Val(), ""
+			if old != "" {
+				var a tracklink.Attribution
+				if err := json.Unmarshal([]byte(old), &a); err != nil {
+					return fmt.Errorf("decode stored attribution: %w", err)
+				}
+				if _, changed := a.ForgetPromoter(code); changed {
+					b, err := json.Marshal(a)
+					if err != nil {
+						return err
+					}
+					body = string(b)
+				}
+			}
+			calls = append(calls, scriptCall{forgetOverruledScript, []string{s.orderKey(id), kovr}, []any{id, old, body}})
+		}
+		if err := execScripts(ctx, s.rdb, calls); err != nil {
+			return err
+		}
+	}
+	return errors.New("orders kept changing; try again")
 }
 
 // foldVisits moves the visit counts of "promoter|<code>" onto

@@ -44,7 +44,8 @@ import (
 func (s *Store) orderKey(id string) string { return s.orderBase + "o:" + id }
 
 // promoterKey names one of a promoter's order-side keys: part is all, ev,
-// "d:"+day, days, ed or orders.
+// "d:"+day, days, ed, orders, or ovr (the orders whose overruled touch
+// names the code).
 func (s *Store) promoterKey(code, part string) string { return s.orderBase + "p:" + code + ":" + part }
 
 // eventOrderKey names one of an event's sales keys: part is "d:"+day, all,
@@ -120,6 +121,14 @@ func (s *Store) Record(ctx context.Context, a tracklink.Attribution) (tracklink.
 	body, err := json.Marshal(a)
 	if err != nil {
 		return tracklink.Record{}, s.wrap("record", err)
+	}
+	// The code an overruled touch names is listed first, so that
+	// DeletePromoter finds the order (a listed order that was not recorded
+	// after all costs DeletePromoter one read).
+	if ov := a.Overruled.Touch.PromoterCode(); ov != "" && a.Overruled.Rule != "" {
+		if err := s.rdb.SAdd(ctx, s.promoterKey(ov, "ovr"), a.OrderID).Err(); err != nil {
+			return tracklink.Record{}, s.wrap("record", err)
+		}
 	}
 	kind := hookKind(a)
 	tok := tracklink.DeliveryTokenOr(ctx)

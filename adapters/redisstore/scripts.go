@@ -378,6 +378,24 @@ redis.call('INCR', KEYS[3])
 return 1
 `)
 
+// forgetOverruledScript rewrites one attribution whose overruled touch
+// named a deleted promoter code, if it is still the one the caller read,
+// and takes it off the code's overruled set.
+//
+//	KEYS[1] <base>o:<id>, KEYS[2] <base>p:<code>:ovr
+//	ARGV    order id, JSON read ("" when missing), JSON rewritten ("" to
+//	        leave it)
+var forgetOverruledScript = redis.NewScript(`
+if (redis.call('HGET', KEYS[1], 'a') or '') ~= ARGV[2] then
+  return 0
+end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'a', ARGV[3])
+end
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
+`)
+
 // foldScript moves one hash field's count onto another (visit side).
 //
 //	KEYS[1] hash, ARGV from field, to field

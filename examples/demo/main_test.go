@@ -269,6 +269,14 @@ func TestCheckoutWebhookAttribution(t *testing.T) {
 	if a := attribution(t, s, id); a.Touch.Channel != tracklink.ChannelDirect {
 		t.Errorf("direct attribution = %+v", a)
 	}
+	// The same visitor types a promoter's code at checkout: the code
+	// outranks the direct visit, and the evidence says so.
+	id = direct.buy("winter-gala", url.Values{"qty_ga": {"1"}, "promo": {"CHLOE"}})
+	direct.waitPaid(id)
+	if a := attribution(t, s, id); a.Rule != tracklink.RulePromoCode || a.Touch.Promoter != "chloe" ||
+		a.Overruled.Touch.Channel != tracklink.ChannelDirect || !strings.Contains(a.Evidence(), "(overruled weak event touch: ") {
+		t.Errorf("promo code over a direct visit = %+v (%s)", a, a.Evidence())
+	}
 }
 
 func TestCheckoutValidation(t *testing.T) {
@@ -510,6 +518,11 @@ func TestSeedFillsEveryChart(t *testing.T) {
 		}
 		if a.Rule == tracklink.RulePromoCode {
 			promo++
+			// seeded code sales come from buyers with a direct visit,
+			// which the code overrules
+			if a.Overruled.Rule != tracklink.RuleWeakTouch || a.Overruled.Touch.Channel != tracklink.ChannelDirect {
+				t.Errorf("seeded promo code order %s overruled %+v, want the direct touch", a.OrderID, a.Overruled)
+			}
 		}
 		return nil
 	})

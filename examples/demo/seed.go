@@ -175,7 +175,9 @@ func (a *App) seedHistory(ctx context.Context, days int) error {
 				}
 			}
 		}
-		// A cross-device sale now and then: no session, a promoter's promo code.
+		// A promo code sale now and then: a buyer who came back by typing
+		// the address (a direct touch) enters a promoter's code at
+		// checkout, which outranks the touch (tracklink.PromoCodeFirst).
 		if rng.IntN(3) == 0 {
 			e := a.events[rng.IntN(len(a.events))]
 			orderN++
@@ -187,14 +189,25 @@ func (a *App) seedHistory(ctx context.Context, days int) error {
 			if rng.IntN(2) == 0 {
 				promo = "CHLOE"
 			}
-			o := tracklink.Order{ID: fmt.Sprintf("ord_seed_%05d", orderN), Event: e.Slug, Currency: e.Currency,
+			touch, _ := classifier.Classify(tracklink.Landing{
+				Host: u.Host, Path: "/events/" + e.Slug, UserAgent: seedUA, SecFetchSite: "none", Event: e.Slug, At: at.Add(-5 * time.Minute),
+			})
+			session := randomID(16)
+			if _, err := a.store.Stamp(ctx, tracklink.Stamp{Session: session, Touch: touch, TTL: 24 * time.Hour}); err != nil {
+				return err
+			}
+			o := tracklink.Order{ID: fmt.Sprintf("ord_seed_%05d", orderN), Session: session, Event: e.Slug, Currency: e.Currency,
 				PromoCode: promo, At: at, Lines: []tracklink.Line{{Kind: tracklink.LinePrimary, TicketType: e.Tickets[0].Code,
 					Quantity: 1 + rng.IntN(3), UnitAmount: e.Tickets[0].Price * 9 / 10}}}
+			evTouch, siteTouch, err := a.store.Touches(ctx, session, e.Slug)
+			if err != nil {
+				return err
+			}
 			owner, _, err := a.store.PromoterByPromoCode(ctx, promo)
 			if err != nil {
 				return err
 			}
-			if err := a.record(ctx, tracklink.Attribute(o, nil, nil, owner, nil)); err != nil {
+			if err := a.record(ctx, tracklink.Attribute(o, evTouch, siteTouch, tracklink.AttributeOptions{PromoCodeOwner: owner})); err != nil {
 				return err
 			}
 		}
@@ -276,7 +289,7 @@ func (a *App) seedOrder(ctx context.Context, rng *rand.Rand, e Event, session, i
 	if err != nil {
 		return err
 	}
-	if err := a.record(ctx, tracklink.Attribute(o, evTouch, siteTouch, "", nil)); err != nil {
+	if err := a.record(ctx, tracklink.Attribute(o, evTouch, siteTouch, tracklink.AttributeOptions{})); err != nil {
 		return err
 	}
 	if refundable && rng.IntN(40) == 0 {

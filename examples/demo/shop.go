@@ -161,8 +161,8 @@ func (a *App) checkout(w http.ResponseWriter, r *http.Request) {
 			fail("That promo code does not exist.")
 			return
 		}
-		// A promoter's promo code gives 10% off primary tickets (and, when
-		// the order has no session touch, credits the promoter).
+		// A promoter's promo code gives 10% off primary tickets and credits
+		// the promoter, over the session's touch (tracklink.PromoCodeFirst).
 		_, known, err := a.store.PromoterByPromoCode(r.Context(), code)
 		if err != nil {
 			a.log.Warn("promo code lookup", "error", err) // fail open: no discount
