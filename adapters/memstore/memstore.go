@@ -49,6 +49,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracklink/tracklink"
@@ -143,10 +144,18 @@ type Store struct {
 	subBuf     int
 	maxSources int           // < 0: no cap
 	tombTTL    time.Duration // < 0: tombstones never expire
+	// The sessions, spread over shards each under its own lock (see
+	// shard); held counts them, sweepAt is the count that triggers a
+	// sweep, sweepMu is held by the one sweep running.
+	shards    [sessionShards]shard
+	shardSeed maphash.Seed
+	held      atomic.Int64
+	sweepAt   atomic.Int64
+	sweepMu   sync.Mutex
+	markSeed  maphash.Seed // fingerprints of marked source keys
+
+	// mu guards everything below: the ledger, figures and registry.
 	mu         sync.RWMutex
-	sessions   map[string]*session
-	markSeed   maphash.Seed            // fingerprints of marked source keys
-	sweepAt    int                     // len(sessions) that triggers a sweep
 	events     map[string]*eventAgg    // by event slug ("" = site-wide)
 	promoters  map[string]*promoterAgg // by promoter code
 	orders     map[string]*order       // by order id
@@ -167,19 +176,14 @@ type Store struct {
 	subs  map[*subscriber]struct{}
 }
 
-// session is one browser session: at most MaxSessionEvents event scopes
-// plus the site-wide one, each with at most MaxEventMarks marks.
-type session struct {
-	expires time.Time
-	scopes  map[string]*scope // by event, "" = site-wide
-	stamps  uint64            // stamps applied, ordering scope.last
-}
-
-// scope is a session's state for one event (or the site-wide scope).
+// scope is a session's state for one event (or the site-wide scope),
+// decoded from its record (shard) while a Stamp or Touches works on it. A
+// session holds at most MaxSessionEvents event scopes plus the site-wide
+// one, each with at most MaxEventMarks marks.
 type scope struct {
 	touch tracklink.Touch
 	lock  time.Time // the touch's promoter lock end (tracklink.Stamp.LockEnd)
-	last  uint64    // session.stamps at its latest landing
+	last  uint64    // the session's stamps at its latest landing
 	day   string    // the day of marks
 	marks []uint64  // fingerprints of the source keys counted on day, at most MaxEventMarks
 }
@@ -231,15 +235,14 @@ func New() *Store { return NewWithOptions(Options{}) }
 // NewWithOptions returns an empty Store configured by o.
 func NewWithOptions(o Options) *Store {
 	o.setDefaults()
-	return &Store{
+	s := &Store{
 		now:        o.Now,
 		sweepMin:   o.SweepMin,
 		subBuf:     o.SubscriberBuffer,
 		maxSources: o.MaxSources,
 		tombTTL:    o.TombstoneTTL,
-		sessions:   make(map[string]*session),
+		shardSeed:  maphash.MakeSeed(),
 		markSeed:   maphash.MakeSeed(),
-		sweepAt:    o.SweepMin,
 		tombSweep:  o.SweepMin,
 		events:     make(map[string]*eventAgg),
 		promoters:  make(map[string]*promoterAgg),
@@ -251,6 +254,11 @@ func NewWithOptions(o Options) *Store {
 		links:      make(map[string]tracklink.Link),
 		subs:       make(map[*subscriber]struct{}),
 	}
+	for i := range s.shards {
+		s.shards[i].m = make(map[sessionKey]slot)
+	}
+	s.sweepAt.Store(int64(o.SweepMin))
+	return s
 }
 
 // counts returns the counts of key in m, creating them.
