@@ -4,8 +4,14 @@
 //
 // A Store implements every role of the store contract: the session side
 // (tracklink.SessionStore), the durable side (tracklink.LedgerStore) and the
-// live feed (tracklink.Feed). It is safe for concurrent use; every method is one critical section under one mutex,
-// so each operation is atomic exactly as the contracts ask.
+// live feed (tracklink.Feed). It is safe for concurrent use, and each
+// operation is atomic exactly as the contracts ask: the sessions are spread
+// over 64 shards by a seeded hash of the session reference, each under its
+// own lock, so stamps of different sessions do not wait for each other; the
+// ledger, figures and registry are under one more lock. A Stamp applies
+// the landing to its session under the session's shard lock, then counts
+// the visit (when it is new) under the figures' lock; no operation holds
+// both.
 //
 // # Expiry
 //
@@ -15,7 +21,8 @@
 // Expired sessions are invisible at once (reads compare with Options.Now)
 // and are swept inside Stamp, amortised: when the number of sessions held
 // reaches twice what the previous sweep left (and at least
-// Options.SweepMin), Stamp drops every expired one. No goroutine runs in the
+// Options.SweepMin), Stamp drops every expired one, taking one shard's
+// lock at a time (a Stamp that finds a sweep running leaves it the work). No goroutine runs in the
 // background, so there is nothing to Close.
 //
 // # Memory
@@ -27,7 +34,14 @@
 //     MaxEventMarks, kept as 8-byte fingerprints). A touch's strings are
 //     capped (about 2 KB at most), so one session holds at most about
 //     150 KB however it is driven, and a few hundred bytes for a visitor
-//     who lands on one event.
+//     who lands on one event. A session is held without pointers: its
+//     shard maps the 22-byte reference to an offset in the shard's byte
+//     arena, where the session's touches and marks are encoded in one
+//     record, decoded only to answer Stamp and Touches. The garbage
+//     collector has nothing to scan in the sessions held, however many;
+//     an arena is compacted once half of it is records rewritten
+//     elsewhere or dropped, so it stays within about twice its live
+//     records.
 //   - Aggregates grow with events × days × source keys and promoters × days,
 //     never with visits or orders. Source keys come from outside input
 //     (referrers, utm_source, promoter codes in URLs), so each event counts
