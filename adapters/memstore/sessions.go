@@ -136,19 +136,22 @@ func parseRecord(rec []byte, views []scopeView) (uint64, []scopeView) {
 	return stamps, views
 }
 
-// decodeScope decodes a scope body of event.
-func decodeScope(event string, body []byte) scope {
+// decodeScope decodes a scope body of event, appending its marks to marks
+// (a buffer of the caller's); day is the day the marks are likely of, kept
+// rather than copied when they are.
+func decodeScope(event string, body []byte, day string, marks []uint64) scope {
 	r := reader{b: body}
 	r.bytes() // event
 	var sc scope
 	sc.last = r.uvarint()
-	sc.day = string(r.bytes())
-	n := int(r.byte())
-	if n > 0 {
-		sc.marks = make([]uint64, 0, n)
-		for range n {
-			sc.marks = append(sc.marks, r.uint64())
-		}
+	if d := r.bytes(); string(d) == day {
+		sc.day = day
+	} else {
+		sc.day = string(d)
+	}
+	sc.marks = marks[:0]
+	for range int(r.byte()) {
+		sc.marks = append(sc.marks, r.uint64())
 	}
 	sc.lock = r.time()
 	sc.touch = r.touch(event)

@@ -48,7 +48,7 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 
 	sh, k := s.shardOf(st.Session)
 	sh.mu.Lock()
-	cur, counted, fresh := s.stampLocked(sh, k, st, now, day)
+	cur, key, counted, fresh := s.stampLocked(sh, k, st, now, day)
 	sh.mu.Unlock()
 	// The figures have their own lock, taken after the shard's is released.
 	if fresh {
@@ -59,17 +59,17 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 	}
 	if !st.MarkOnly {
 		s.mu.Lock()
-		s.countVisits(event, day, cur.Key(), promoterOf(cur), 1)
+		s.countVisits(event, day, key, promoterOf(cur), 1)
 		s.mu.Unlock()
 	}
 	return tracklink.StampResult{Current: cur, Counted: true}, nil
 }
 
 // stampLocked applies st to the session k of sh and returns the scope's
-// current touch, whether the visit is new to count, and whether the session
+// current touch and its source key, whether the visit is new to count, and whether the session
 // is new to the store (not held before, expired or not). Callers hold
 // sh.mu.
-func (s *Store) stampLocked(sh *shard, k sessionKey, st tracklink.Stamp, now time.Time, day string) (tracklink.Touch, bool, bool) {
+func (s *Store) stampLocked(sh *shard, k sessionKey, st tracklink.Stamp, now time.Time, day string) (cur tracklink.Touch, key string, counted, fresh bool) {
 	t, event := st.Touch, st.Touch.Event
 	old, had := sh.m[k]
 	var stamps uint64
@@ -80,7 +80,8 @@ func (s *Store) stampLocked(sh *shard, k sessionKey, st tracklink.Stamp, now tim
 	}
 	stamps++
 
-	var sc scope
+	var marks [tracklink.MaxEventMarks]uint64
+	sc := scope{marks: marks[:0]}
 	found := -1
 	for i, v := range views {
 		if string(v.event) == event {
@@ -91,7 +92,7 @@ func (s *Store) stampLocked(sh *shard, k sessionKey, st tracklink.Stamp, now tim
 	var curp *tracklink.Touch
 	var curLock time.Time
 	if found >= 0 {
-		sc = decodeScope(event, views[found].body)
+		sc = decodeScope(event, views[found].body, day, marks[:0])
 		curp, curLock = &sc.touch, sc.lock
 		views = append(views[:found], views[found+1:]...)
 	} else if event != "" {
@@ -101,8 +102,9 @@ func (s *Store) stampLocked(sh *shard, k sessionKey, st tracklink.Stamp, now tim
 	if st.Replaces(curp, curLock) {
 		sc.touch, sc.lock = t, st.LockEnd(t)
 	}
-	cur := sc.touch
-	counted := sc.mark(day, maphash.String(s.markSeed, cur.Key()))
+	cur = sc.touch
+	key = cur.Key()
+	counted = sc.mark(day, maphash.String(s.markSeed, key))
 
 	rec := binary.AppendUvarint(sh.buf[:0], stamps)
 	for _, v := range views {
@@ -114,7 +116,7 @@ func (s *Store) stampLocked(sh *shard, k sessionKey, st tracklink.Stamp, now tim
 	if !had {
 		s.held.Add(1)
 	}
-	return cur, counted, !had
+	return cur, key, counted, !had
 }
 
 // dropOldest drops the least recently landed event scopes until at most
@@ -245,10 +247,10 @@ func (s *Store) Touches(ctx context.Context, session, event string) (eventTouch,
 	for _, v := range views {
 		switch {
 		case len(v.event) == 0:
-			t := decodeScope("", v.body).touch
+			t := decodeScope("", v.body, "", nil).touch
 			siteTouch = &t
 		case event != "" && string(v.event) == event:
-			t := decodeScope(event, v.body).touch
+			t := decodeScope(event, v.body, "", nil).touch
 			eventTouch = &t
 		}
 	}

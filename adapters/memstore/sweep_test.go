@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,7 +220,7 @@ func (s *Store) sessionScopes(t *testing.T, ref string) map[string]scope {
 		if _, dup := out[string(v.event)]; dup {
 			t.Errorf("scope %q held twice", v.event)
 		}
-		out[string(v.event)] = decodeScope(string(v.event), v.body)
+		out[string(v.event)] = decodeScope(string(v.event), v.body, "", nil)
 	}
 	return out
 }
@@ -248,7 +249,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		if stamps != 9 || len(views) != 1 || string(views[0].event) != "ev" || views[0].last != 7 {
 			t.Fatalf("parseRecord = %d, %+v", stamps, views)
 		}
-		got := decodeScope("ev", views[0].body)
+		got := decodeScope("ev", views[0].body, "", nil)
 		gt, wt := got.touch, sc.touch
 		gt.At, wt.At = time.Time{}, time.Time{} // a fixed zone decodes as an equal zone, not the same pointer
 		if gt != wt || !got.touch.At.Equal(at) || got.touch.At.Location().String() != at.Location().String() ||
@@ -262,7 +263,43 @@ func TestRecordRoundTrip(t *testing.T) {
 	for n := range len(rec) {
 		_, views := parseRecord(rec[:n], nil)
 		for _, v := range views {
-			decodeScope("", v.body)
+			decodeScope("", v.body, "", nil)
 		}
+	}
+}
+
+// TestStampConcurrentShards stamps from many goroutines, each session from
+// several at once, with sweeps running: every session's first landing
+// counts exactly one visit and the count of sessions held matches the
+// shards.
+func TestStampConcurrentShards(t *testing.T) {
+	s := NewWithOptions(Options{SweepMin: 16})
+	ctx := context.Background()
+	const sessions, workers = 2000, 8
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range sessions {
+				ev := "ev"
+				if (i+w)%3 == 0 {
+					ev = ""
+				}
+				touch := tracklink.Touch{Channel: tracklink.ChannelSocial, Source: "instagram", Event: ev}
+				if _, err := s.Stamp(ctx, tracklink.Stamp{Session: fmt.Sprintf("c%021d", i), Touch: touch, TTL: time.Hour}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := s.sessionsHeld(t); n != sessions {
+		t.Errorf("sessions held = %d, want %d", n, sessions)
+	}
+	rows, err := s.EventTraffic(ctx, "ev", "", "")
+	if err != nil || len(rows) != 1 || rows[0].Visits != sessions {
+		t.Errorf("EventTraffic(ev) = %+v, %v; want %d visits", rows, err, sessions)
 	}
 }
