@@ -4,8 +4,14 @@
 //
 // A Store implements every role of the store contract: the session side
 // (tracklink.SessionStore), the durable side (tracklink.LedgerStore) and the
-// live feed (tracklink.Feed). It is safe for concurrent use; every method is one critical section under one mutex,
-// so each operation is atomic exactly as the contracts ask.
+// live feed (tracklink.Feed). It is safe for concurrent use, and each
+// operation is atomic exactly as the contracts ask: the sessions are spread
+// over 64 shards by a seeded hash of the session reference, each under its
+// own lock, so stamps of different sessions do not wait for each other; the
+// ledger, figures and registry are under one more lock. A Stamp applies
+// the landing to its session under the session's shard lock, then counts
+// the visit (when it is new) under the figures' lock; no operation holds
+// both.
 //
 // # Expiry
 //
@@ -15,7 +21,8 @@
 // Expired sessions are invisible at once (reads compare with Options.Now)
 // and are swept inside Stamp, amortised: when the number of sessions held
 // reaches twice what the previous sweep left (and at least
-// Options.SweepMin), Stamp drops every expired one. No goroutine runs in the
+// Options.SweepMin), Stamp drops every expired one, taking one shard's
+// lock at a time (a Stamp that finds a sweep running leaves it the work). No goroutine runs in the
 // background, so there is nothing to Close.
 //
 // # Memory
@@ -27,7 +34,14 @@
 //     MaxEventMarks, kept as 8-byte fingerprints). A touch's strings are
 //     capped (about 2 KB at most), so one session holds at most about
 //     150 KB however it is driven, and a few hundred bytes for a visitor
-//     who lands on one event.
+//     who lands on one event. A session is held without pointers: its
+//     shard maps the 22-byte reference to an offset in the shard's byte
+//     arena, where the session's touches and marks are encoded in one
+//     record, decoded only to answer Stamp and Touches. The garbage
+//     collector has nothing to scan in the sessions held, however many;
+//     an arena is compacted once half of it is records rewritten
+//     elsewhere or dropped, so it stays within about twice its live
+//     records.
 //   - Aggregates grow with events × days × source keys and promoters × days,
 //     never with visits or orders. Source keys come from outside input
 //     (referrers, utm_source, promoter codes in URLs), so each event counts
@@ -49,6 +63,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracklink/tracklink"
@@ -143,10 +158,18 @@ type Store struct {
 	subBuf     int
 	maxSources int           // < 0: no cap
 	tombTTL    time.Duration // < 0: tombstones never expire
+	// The sessions, spread over shards each under its own lock (see
+	// shard); held counts them, sweepAt is the count that triggers a
+	// sweep, sweepMu is held by the one sweep running.
+	shards    [sessionShards]shard
+	shardSeed maphash.Seed
+	held      atomic.Int64
+	sweepAt   atomic.Int64
+	sweepMu   sync.Mutex
+	markSeed  maphash.Seed // fingerprints of marked source keys
+
+	// mu guards everything below: the ledger, figures and registry.
 	mu         sync.RWMutex
-	sessions   map[string]*session
-	markSeed   maphash.Seed            // fingerprints of marked source keys
-	sweepAt    int                     // len(sessions) that triggers a sweep
 	events     map[string]*eventAgg    // by event slug ("" = site-wide)
 	promoters  map[string]*promoterAgg // by promoter code
 	orders     map[string]*order       // by order id
@@ -167,19 +190,14 @@ type Store struct {
 	subs  map[*subscriber]struct{}
 }
 
-// session is one browser session: at most MaxSessionEvents event scopes
-// plus the site-wide one, each with at most MaxEventMarks marks.
-type session struct {
-	expires time.Time
-	scopes  map[string]*scope // by event, "" = site-wide
-	stamps  uint64            // stamps applied, ordering scope.last
-}
-
-// scope is a session's state for one event (or the site-wide scope).
+// scope is a session's state for one event (or the site-wide scope),
+// decoded from its record (shard) while a Stamp or Touches works on it. A
+// session holds at most MaxSessionEvents event scopes plus the site-wide
+// one, each with at most MaxEventMarks marks.
 type scope struct {
 	touch tracklink.Touch
 	lock  time.Time // the touch's promoter lock end (tracklink.Stamp.LockEnd)
-	last  uint64    // session.stamps at its latest landing
+	last  uint64    // the session's stamps at its latest landing
 	day   string    // the day of marks
 	marks []uint64  // fingerprints of the source keys counted on day, at most MaxEventMarks
 }
@@ -241,15 +259,14 @@ func New() *Store { return NewWithOptions(Options{}) }
 // NewWithOptions returns an empty Store configured by o.
 func NewWithOptions(o Options) *Store {
 	o.setDefaults()
-	return &Store{
+	s := &Store{
 		now:        o.Now,
 		sweepMin:   o.SweepMin,
 		subBuf:     o.SubscriberBuffer,
 		maxSources: o.MaxSources,
 		tombTTL:    o.TombstoneTTL,
-		sessions:   make(map[string]*session),
+		shardSeed:  maphash.MakeSeed(),
 		markSeed:   maphash.MakeSeed(),
-		sweepAt:    o.SweepMin,
 		tombSweep:  o.SweepMin,
 		events:     make(map[string]*eventAgg),
 		promoters:  make(map[string]*promoterAgg),
@@ -261,6 +278,11 @@ func NewWithOptions(o Options) *Store {
 		links:      make(map[string]tracklink.Link),
 		subs:       make(map[*subscriber]struct{}),
 	}
+	for i := range s.shards {
+		s.shards[i].m = make(map[sessionKey]slot)
+	}
+	s.sweepAt.Store(int64(o.SweepMin))
+	return s
 }
 
 // counts returns the counts of key in m, creating them.

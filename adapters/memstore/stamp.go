@@ -2,9 +2,9 @@ package memstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
-	"maps"
 	"slices"
 	"time"
 
@@ -46,69 +46,99 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 	st.Touch = t
 	event, day := t.Event, tracklink.Day(t.At)
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess := s.sessions[st.Session]
-	if sess == nil || !now.Before(sess.expires) {
-		if sess == nil {
-			s.maybeSweep(now)
-		}
-		sess = &session{scopes: make(map[string]*scope, 1)}
-		s.sessions[st.Session] = sess
+	sh, k := s.shardOf(st.Session)
+	sh.mu.Lock()
+	cur, key, counted, fresh := s.stampLocked(sh, k, st, now, day)
+	sh.mu.Unlock()
+	// The figures have their own lock, taken after the shard's is released.
+	if fresh {
+		s.maybeSweep(now)
 	}
-	sess.expires = now.Add(st.TTL)
-	sess.stamps++
-
-	sc := sess.scopes[event]
-	var curp *tracklink.Touch
-	var curLock time.Time
-	if sc == nil {
-		if event != "" {
-			sess.dropOldest(MaxSessionEvents - 1)
-		}
-		sc = &scope{}
-		sess.scopes[event] = sc
-	} else {
-		curp, curLock = &sc.touch, sc.lock
-	}
-	sc.last = sess.stamps
-	if st.Replaces(curp, curLock) {
-		sc.touch, sc.lock = t, st.LockEnd(t)
-	}
-	cur := sc.touch
-
-	key := cur.Key()
-	if !sc.mark(day, maphash.String(s.markSeed, key)) {
+	if !counted {
 		return tracklink.StampResult{Current: cur}, nil
 	}
 	if !st.MarkOnly {
+		s.mu.Lock()
 		s.countVisits(event, day, key, promoterOf(cur), 1)
+		s.mu.Unlock()
 	}
 	return tracklink.StampResult{Current: cur, Counted: true}, nil
+}
+
+// stampLocked applies st to the session k of sh and returns the scope's
+// current touch and its source key, whether the visit is new to count, and whether the session
+// is new to the store (not held before, expired or not). Callers hold
+// sh.mu.
+func (s *Store) stampLocked(sh *shard, k sessionKey, st tracklink.Stamp, now time.Time, day string) (cur tracklink.Touch, key string, counted, fresh bool) {
+	t, event := st.Touch, st.Touch.Event
+	old, had := sh.m[k]
+	var stamps uint64
+	var arr [4]scopeView
+	views := arr[:0]
+	if had && now.Before(old.expires()) {
+		stamps, views = parseRecord(sh.record(old), views)
+	}
+	stamps++
+
+	var marks [tracklink.MaxEventMarks]uint64
+	sc := scope{marks: marks[:0]}
+	found := -1
+	for i, v := range views {
+		if string(v.event) == event {
+			found = i
+			break
+		}
+	}
+	var curp *tracklink.Touch
+	var curLock time.Time
+	if found >= 0 {
+		sc = decodeScope(event, views[found].body, day, marks[:0])
+		curp, curLock = &sc.touch, sc.lock
+		views = append(views[:found], views[found+1:]...)
+	} else if event != "" {
+		views = dropOldest(views, MaxSessionEvents-1)
+	}
+	sc.last = stamps
+	if st.Replaces(curp, curLock) {
+		sc.touch, sc.lock = t, st.LockEnd(t)
+	}
+	cur = sc.touch
+	key = cur.Key()
+	counted = sc.mark(day, maphash.String(s.markSeed, key))
+
+	rec := binary.AppendUvarint(sh.buf[:0], stamps)
+	for _, v := range views {
+		rec = appendView(rec, v)
+	}
+	rec = appendScope(rec, event, &sc)
+	sh.buf = rec
+	sh.put(k, old, had, rec, now.Add(st.TTL))
+	if !had {
+		s.held.Add(1)
+	}
+	return cur, key, counted, !had
 }
 
 // dropOldest drops the least recently landed event scopes until at most
 // keep remain (the site-wide scope is not counted and never dropped). It
 // scans the scopes, at most MaxSessionEvents of them.
-func (sess *session) dropOldest(keep int) {
-	for len(sess.scopes)-sess.siteWide() > keep {
-		oldest := ""
-		var last uint64
-		for ev, sc := range sess.scopes {
-			if ev != "" && (oldest == "" || sc.last < last) {
-				oldest, last = ev, sc.last
+func dropOldest(views []scopeView, keep int) []scopeView {
+	for {
+		n, oldest := 0, -1
+		for i, v := range views {
+			if len(v.event) == 0 {
+				continue
+			}
+			n++
+			if oldest < 0 || v.last < views[oldest].last {
+				oldest = i
 			}
 		}
-		delete(sess.scopes, oldest)
+		if n <= keep {
+			return views
+		}
+		views = append(views[:oldest], views[oldest+1:]...)
 	}
-}
-
-// siteWide is 1 when the session has a site-wide scope, else 0.
-func (sess *session) siteWide() int {
-	if _, ok := sess.scopes[""]; ok {
-		return 1
-	}
-	return 0
 }
 
 // mark records that the source key whose fingerprint is key counted a
@@ -166,13 +196,32 @@ func (s *Store) countVisits(event, day, key, code string, n int64) {
 
 // maybeSweep drops expired sessions once their number doubled since the
 // last sweep, so sweeping costs O(1) amortised per new session and memory
-// stays within about twice the live sessions. Callers hold s.mu.
+// stays within about twice the live sessions. It takes each shard's lock in
+// turn, never two at once nor with s.mu; a stamp that finds another sweep
+// running leaves it the work.
 func (s *Store) maybeSweep(now time.Time) {
-	if len(s.sessions) < s.sweepAt {
+	if s.held.Load() < s.sweepAt.Load() || !s.sweepMu.TryLock() {
 		return
 	}
-	maps.DeleteFunc(s.sessions, func(_ string, sess *session) bool { return !now.Before(sess.expires) })
-	s.sweepAt = max(2*len(s.sessions), s.sweepMin)
+	defer s.sweepMu.Unlock()
+	if s.held.Load() < s.sweepAt.Load() {
+		return
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		var dropped int64
+		for k, sl := range sh.m {
+			if !now.Before(sl.expires()) {
+				sh.drop(k, sl)
+				dropped++
+			}
+		}
+		sh.maybeCompact()
+		sh.mu.Unlock()
+		s.held.Add(-dropped)
+	}
+	s.sweepAt.Store(max(2*s.held.Load(), int64(s.sweepMin)))
 }
 
 // Touches returns copies of the session's touch for event and of its
@@ -182,20 +231,28 @@ func (s *Store) Touches(ctx context.Context, session, event string) (eventTouch,
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	now := s.now()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	sess := s.sessions[session]
-	if sess == nil || !now.Before(sess.expires) {
+	if !tracklink.ValidSession(session) {
 		return nil, nil, nil
 	}
-	if sc := sess.scopes[event]; event != "" && sc != nil {
-		t := sc.touch
-		eventTouch = &t
+	now := s.now()
+	sh, k := s.shardOf(session)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	sl, ok := sh.m[k]
+	if !ok || !now.Before(sl.expires()) {
+		return nil, nil, nil
 	}
-	if sc := sess.scopes[""]; sc != nil {
-		t := sc.touch
-		siteTouch = &t
+	var arr [4]scopeView
+	_, views := parseRecord(sh.record(sl), arr[:0])
+	for _, v := range views {
+		switch {
+		case len(v.event) == 0:
+			t := decodeScope("", v.body, "", nil).touch
+			siteTouch = &t
+		case event != "" && string(v.event) == event:
+			t := decodeScope(event, v.body, "", nil).touch
+			eventTouch = &t
+		}
 	}
 	return eventTouch, siteTouch, nil
 }

@@ -2,7 +2,10 @@ package memstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,9 +29,7 @@ func TestSweepBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		clock.Advance(time.Millisecond)
-		s.mu.RLock()
-		peak = max(peak, len(s.sessions))
-		s.mu.RUnlock()
+		peak = max(peak, s.sessionsHeld(t))
 	}
 	if limit := 2*live + sweepMin + 1; peak > limit {
 		t.Errorf("peak sessions held = %d, want ≤ %d", peak, limit)
@@ -57,12 +58,12 @@ func TestSessionBounded(t *testing.T) {
 			}
 		}
 	}
-	scopes := s.sessions[sess].scopes
+	scopes := s.sessionScopes(t, sess)
 	if n := len(scopes); n != MaxSessionEvents+1 {
 		t.Errorf("session holds %d scopes, want %d (the cap plus the site-wide scope)", n, MaxSessionEvents+1)
 	}
 	for _, ev := range []string{"", "hot"} {
-		if scopes[ev] == nil {
+		if _, ok := scopes[ev]; !ok {
 			t.Errorf("scope %q was dropped, want kept (site-wide, or landed on last)", ev)
 		}
 	}
@@ -183,5 +184,122 @@ func TestTombstoneSweepBounded(t *testing.T) {
 	}
 	if limit := 2*live + sweepMin + 1; peak > limit {
 		t.Errorf("peak tombstones held = %d, want ≤ %d", peak, limit)
+	}
+}
+
+// sessionsHeld returns the number of sessions in the shards, checking it
+// against the count the sweep goes by.
+func (s *Store) sessionsHeld(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	if held := s.held.Load(); held != int64(n) {
+		t.Fatalf("held = %d, shards hold %d", held, n)
+	}
+	return n
+}
+
+// sessionScopes returns the decoded scopes of session ref, by event.
+func (s *Store) sessionScopes(t *testing.T, ref string) map[string]scope {
+	t.Helper()
+	sh, k := s.shardOf(ref)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	sl, ok := sh.m[k]
+	if !ok {
+		t.Fatalf("session %s not held", ref)
+	}
+	_, views := parseRecord(sh.record(sl), nil)
+	out := make(map[string]scope, len(views))
+	for _, v := range views {
+		if _, dup := out[string(v.event)]; dup {
+			t.Errorf("scope %q held twice", v.event)
+		}
+		out[string(v.event)] = decodeScope(string(v.event), v.body, "", nil)
+	}
+	return out
+}
+
+// TestRecordRoundTrip checks that a scope's touch, lock, day and marks
+// come back from its record as they went in, whatever the touch's zone.
+func TestRecordRoundTrip(t *testing.T) {
+	for _, at := range []time.Time{
+		{},
+		time.Date(2026, 3, 1, 10, 0, 0, 123, time.UTC),
+		time.Date(2026, 3, 1, 10, 0, 0, 0, time.Local),
+		time.Date(2026, 3, 1, 23, 30, 0, 0, time.FixedZone("X", 5*3600)),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
+	} {
+		sc := scope{
+			touch: tracklink.Touch{Channel: tracklink.ChannelCampaign, Source: "news", Promoter: "", UTM: tracklink.UTM{Source: "news", Medium: "email", Campaign: "spring", Content: "a", Term: "b"},
+				ClickID: "gclid", ReferrerHost: "example.org", Event: "ev", Path: "/e/ev", At: at, Evidence: "param utm_source=news", Passive: true},
+			lock:  at.Add(time.Hour),
+			last:  7,
+			day:   "2026-03-01",
+			marks: []uint64{1, 2, 1 << 63},
+		}
+		rec := appendScope(binary.AppendUvarint(nil, 9), "ev", &sc)
+		stamps, views := parseRecord(rec, nil)
+		if stamps != 9 || len(views) != 1 || string(views[0].event) != "ev" || views[0].last != 7 {
+			t.Fatalf("parseRecord = %d, %+v", stamps, views)
+		}
+		got := decodeScope("ev", views[0].body, "", nil)
+		gt, wt := got.touch, sc.touch
+		gt.At, wt.At = time.Time{}, time.Time{} // a fixed zone decodes as an equal zone, not the same pointer
+		if gt != wt || !got.touch.At.Equal(at) || got.touch.At.Location().String() != at.Location().String() ||
+			!got.lock.Equal(sc.lock) || got.last != 7 || got.day != sc.day || !slices.Equal(got.marks, sc.marks) {
+			t.Errorf("decoded %+v, want %+v", got, sc)
+		}
+	}
+	// a record cut short reads as empty, never panics
+	sc := scope{touch: tracklink.Touch{Source: "x", At: time.Now()}, day: "d", marks: []uint64{3}}
+	rec := appendScope(binary.AppendUvarint(nil, 1), "", &sc)
+	for n := range len(rec) {
+		_, views := parseRecord(rec[:n], nil)
+		for _, v := range views {
+			decodeScope("", v.body, "", nil)
+		}
+	}
+}
+
+// TestStampConcurrentShards stamps from many goroutines, each session from
+// several at once, with sweeps running: every session's first landing
+// counts exactly one visit and the count of sessions held matches the
+// shards.
+func TestStampConcurrentShards(t *testing.T) {
+	s := NewWithOptions(Options{SweepMin: 16})
+	ctx := context.Background()
+	const sessions, workers = 2000, 8
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range sessions {
+				ev := "ev"
+				if (i+w)%3 == 0 {
+					ev = ""
+				}
+				touch := tracklink.Touch{Channel: tracklink.ChannelSocial, Source: "instagram", Event: ev}
+				if _, err := s.Stamp(ctx, tracklink.Stamp{Session: fmt.Sprintf("c%021d", i), Touch: touch, TTL: time.Hour}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := s.sessionsHeld(t); n != sessions {
+		t.Errorf("sessions held = %d, want %d", n, sessions)
+	}
+	rows, err := s.EventTraffic(ctx, "ev", "", "")
+	if err != nil || len(rows) != 1 || rows[0].Visits != sessions {
+		t.Errorf("EventTraffic(ev) = %+v, %v; want %d visits", rows, err, sessions)
 	}
 }
