@@ -24,29 +24,31 @@ import (
 
 // visitLib counts a visit on the event side and on the promoter's figures.
 //
-// capKey returns the key a visit counts under: key itself when the event's
-// all-time visit hash holds fewer than max fields (max <= 0: no cap) or
-// has it, else the overflow key (Options.MaxSources, OtherKey). The HLEN
-// comes first: below the cap (the common case) it is the only read.
+// countEvent counts n visits of key on the event's all-time and day
+// hashes. The all-time hash holds at most max keys (max <= 0: no cap;
+// Options.MaxSources): a key it does not hold yet counts under the
+// overflow key OtherKey once it is full. The all-time HINCRBY comes first
+// and tells whether the field is new (it replies n; counts are positive),
+// so a known key costs no read: only a new key's HLEN is checked, and a
+// key past the cap has its just-created field taken back.
 //
-// countEvent adds the day to the event's days only when the visit creates
-// the key's field in the day's hash (HINCRBY replies n): every field of a
+// The day goes into the event's days only when the visit creates the
+// key's field in the day's hash (HINCRBY replies n): every field of a
 // day's hash is created here or by foldScript (which moves counts within
 // a hash that already exists), so the day was added when the hash got its
 // first field, and nothing removes a day from the set.
 const visitLib = `
 local otherKey = '` + OtherKey + `'
-local function capKey(vall, key, max)
-  if max <= 0 or redis.call('HLEN', vall) < max then return key end
-  if redis.call('HEXISTS', vall, key) == 1 then return key end
-  return otherKey
-end
 local function countEvent(vday, vall, days, key, day, max, n)
-  key = capKey(vall, key, max)
+  if redis.call('HINCRBY', vall, key, n) == n and max > 0 and key ~= otherKey and
+    redis.call('HLEN', vall) > max then
+    redis.call('HDEL', vall, key)
+    key = otherKey
+    redis.call('HINCRBY', vall, key, n)
+  end
   if redis.call('HINCRBY', vday, key, n) == n then
     redis.call('SADD', days, day)
   end
-  redis.call('HINCRBY', vall, key, n)
 end
 -- countPromoter counts n visits on a registered promoter's figures, on
 -- the keys KEYS[i..i+5] (<base>promoters, <base>p:<code>:all, :ev,
