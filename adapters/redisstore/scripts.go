@@ -97,10 +97,13 @@ end
 // fingerprint come as ARGV, so the script does no JSON or hashing work; a
 // kept touch's fingerprint, code and key are read from its value (the
 // fingerprint at a fixed place, the rest only when needed). A new visitor
-// costs one HMGET, one HSET, one PEXPIRE and the counting (HINCRBY on the
-// day's and all-time hashes, the HLEN of the cap; SADD only on a key's
+// costs one HMGET, one HSET, one PEXPIRE and the counting (countEvent: two
+// HINCRBY, plus an HLEN for a key new to the event and an SADD for a key's
 // first visit of the day); a reload that changes nothing, HMGET and
-// PEXPIRE.
+// PEXPIRE. Before this layout a new visitor cost eleven commands and a
+// SHA-1 in Lua: Redis's time per new-visitor stamp went from a median of
+// 36 µs to 27 µs (SLOWLOG, both scripts interleaved in one run on a
+// loaded 2-core VM; the bare EVALSHA of the same arguments took 4-5 µs).
 //
 // Every step is bounded whatever the session did before: the hash holds
 // at most max events scopes plus the site-wide one (a new event past the
