@@ -390,19 +390,39 @@ func (s *Store) Touches(ctx context.Context, session, event string) (eventTouch,
 	if !validScope(event) {
 		return nil, nil, invalid("touches", "event slug %q is not [a-z0-9-]{1,64}", clip(event))
 	}
-	vals, err := s.rdb.HMGet(ctx, s.sessionKey(session), "c:"+event, "c:").Result()
+	// t:<ev> is where a session of the earlier layout keeps its touch JSON:
+	// such a session is read until its next Stamp starts it afresh, so a
+	// checkout across an upgrade keeps its attribution.
+	vals, err := s.rdb.HMGet(ctx, s.sessionKey(session), "c:"+event, "c:", "t:"+event, "t:").Result()
 	if err != nil {
 		return nil, nil, s.wrap("touches", err)
 	}
 	if event != "" {
-		if eventTouch, err = decodeTouch(vals[0]); err != nil {
+		if eventTouch, err = decodeTouchOr(vals[0], vals[2]); err != nil {
 			return nil, nil, s.wrap("touches", err)
 		}
 	}
-	if siteTouch, err = decodeTouch(vals[1]); err != nil {
+	if siteTouch, err = decodeTouchOr(vals[1], vals[3]); err != nil {
 		return nil, nil, s.wrap("touches", err)
 	}
 	return eventTouch, siteTouch, nil
+}
+
+// decodeTouchOr decodes the touch value v, or when there is none the
+// touch JSON old of a session of the earlier layout.
+func decodeTouchOr(v, old any) (*tracklink.Touch, error) {
+	if _, ok := v.(string); ok {
+		return decodeTouch(v)
+	}
+	body, ok := old.(string)
+	if !ok {
+		return nil, nil
+	}
+	var t tracklink.Touch
+	if err := json.Unmarshal([]byte(body), &t); err != nil {
+		return nil, fmt.Errorf("decode stored touch of the earlier layout: %w", err)
+	}
+	return &t, nil
 }
 
 // decodeTouch turns an HMGET value (touchValue) into a touch; a missing

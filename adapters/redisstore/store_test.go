@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -166,5 +167,33 @@ func TestTouchValue(t *testing.T) {
 		if _, err := decodeTouch(v); err == nil {
 			t.Errorf("decodeTouch(%q) = nil error", v)
 		}
+	}
+}
+
+// A session of the earlier layout keeps its touches for checkout until its
+// next Stamp starts it afresh.
+func TestEarlierSessionLayoutTouches(t *testing.T) {
+	s := newTestStore(t, Options{})
+	ctx := t.Context()
+	sess := "abcdefghijklmnopqrstuw"
+	key := s.sessionKey(sess)
+	if err := s.rdb.HSet(ctx, key,
+		"t:ev", `{"channel":"promoter","source":"ana","promoter":"ana","event":"ev"}`, "s:ev", "3", "k:ev", "promoter|ana", "p:ev", "ana", "o", "ev ",
+		"t:", `{"channel":"social","source":"instagram"}`, "s:", "2", "k:", "social|instagram", "p:", "").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.rdb.Del(context.Background(), key) })
+	ev, site, err := s.Touches(ctx, sess, "ev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev == nil || ev.Promoter != "ana" || site == nil || site.Source != "instagram" {
+		t.Fatalf("Touches of an earlier session = %+v, %+v", ev, site)
+	}
+	if err := s.rdb.HSet(ctx, key, "t:ev", "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Touches(ctx, sess, "ev"); err == nil {
+		t.Fatal("a broken touch of the earlier layout read without an error")
 	}
 }
