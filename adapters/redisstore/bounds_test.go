@@ -132,8 +132,8 @@ func TestSessionHashBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// t:, s:, k:, p:, m: per event, and the landing order
-	if want := int64(5*MaxSessionEvents + 1); fields != want {
+	// c: and m: per event, and the landing order q with its length n
+	if want := int64(2*MaxSessionEvents + 2); fields != want {
 		t.Errorf("session hash has %d fields after %d events, want %d", fields, next, want)
 	}
 	mem, _ := rdb.MemoryUsage(ctx, key, 0).Result()

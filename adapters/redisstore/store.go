@@ -2,10 +2,13 @@ package redisstore
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -189,20 +192,24 @@ func (s *Store) Stamp(ctx context.Context, st tracklink.Stamp) (tracklink.StampR
 	if err != nil {
 		return tracklink.StampResult{}, s.wrap("stamp", err)
 	}
-	if len(res) < 4 {
+	if len(res) < 2 || res[0] != int64(1) && len(res) < 3 {
 		return tracklink.StampResult{}, s.wrap("stamp", errors.New("unexpected script reply"))
 	}
 	out := tracklink.StampResult{Current: t, Counted: res[1] == int64(1)}
-	if res[0] != int64(1) && len(res) > 4 {
-		cur, _ := res[4].(string)
-		out.Current = tracklink.Touch{}
-		if err := json.Unmarshal([]byte(cur), &out.Current); err != nil {
-			return tracklink.StampResult{}, s.wrap("stamp", fmt.Errorf("decode stored touch: %w", err))
+	curKey, curCode := t.Key(), t.PromoterCode()
+	if res[0] != int64(1) {
+		v, _ := res[2].(string)
+		cur, err := decodeTouch(v)
+		if err != nil {
+			return tracklink.StampResult{}, s.wrap("stamp", err)
 		}
+		if cur == nil {
+			return tracklink.StampResult{}, s.wrap("stamp", errors.New("unexpected script reply"))
+		}
+		out.Current = *cur
+		curKey, curCode, _, _ = splitTouchValue(v)
 	}
 	if !st.MarkOnly && out.Counted {
-		curKey, _ := res[2].(string)
-		curCode, _ := res[3].(string)
 		var calls []scriptCall
 		switch {
 		case s.split:
@@ -264,8 +271,58 @@ func (s *Store) stampCall(st tracklink.Stamp) (scriptCall, tracklink.Touch, erro
 			keys = append(keys, s.promoterVisitKeys(code, day)...)
 		}
 	}
-	return scriptCall{stampScript, keys, []any{t.Event, body, int(t.Strength()), "", ttl, day, key, code, string(mask[:]),
-		MaxSessionEvents, tracklink.MaxEventMarks, s.opts.maxSources(), lockAt, lockEnd}}, t, nil
+	fp := keyPrint(key)
+	return scriptCall{stampScript, keys, []any{t.Event, touchValue(t.Strength(), fp, lockEnd, code, key, body), ttl, day, key, code,
+		string(mask[:]), s.opts.maxSources(), lockAt, fp}}, t, nil
+}
+
+// keyPrint returns the fingerprint a session's visit marks hold for a
+// source key: the first 16 hex digits of its SHA-1.
+func keyPrint(key string) string {
+	sum := sha1.Sum([]byte(key))
+	return hex.EncodeToString(sum[:8])
+}
+
+// touchValue encodes a touch as the session hash keeps it (c:<event>), so
+// that the stamp script reads what it needs without decoding JSON:
+//
+//	<strength, one digit><fingerprint, 16 hex digits><lock end, Unix ms,
+//	"" for none> <promoter code, "" for none> <len(key)> <key><touch JSON>
+//
+// The strength and the fingerprint sit at fixed offsets; a promoter code
+// holds no space (tracklink.NormalizePromoter) and the key is
+// length-prefixed, so any key decodes.
+func touchValue(strength tracklink.Strength, fp, lockEnd, code, key string, body []byte) string {
+	b := make([]byte, 0, 1+len(fp)+len(lockEnd)+len(code)+len(key)+len(body)+8)
+	b = strconv.AppendInt(b, int64(strength), 10)
+	b = append(b, fp...)
+	b = append(b, lockEnd...)
+	b = append(b, ' ')
+	b = append(b, code...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(len(key)), 10)
+	b = append(b, ' ')
+	b = append(b, key...)
+	b = append(b, body...)
+	return string(b)
+}
+
+// splitTouchValue returns the source key, promoter code and touch JSON of
+// a value touchValue encoded, and whether it is one.
+func splitTouchValue(v string) (key, code, body string, ok bool) {
+	const head = 1 + 16
+	if len(v) < head {
+		return "", "", "", false
+	}
+	rest := v[head:]
+	_, rest, ok1 := strings.Cut(rest, " ") // lock end
+	code, rest, ok2 := strings.Cut(rest, " ")
+	n, rest, ok3 := strings.Cut(rest, " ")
+	kl, err := strconv.Atoi(n)
+	if !ok1 || !ok2 || !ok3 || err != nil || kl < 0 || kl > len(rest) {
+		return "", "", "", false
+	}
+	return rest[:kl], code, rest[kl:], true
 }
 
 // countCalls appends the scripts that count n visits of key (and of
@@ -333,29 +390,54 @@ func (s *Store) Touches(ctx context.Context, session, event string) (eventTouch,
 	if !validScope(event) {
 		return nil, nil, invalid("touches", "event slug %q is not [a-z0-9-]{1,64}", clip(event))
 	}
-	vals, err := s.rdb.HMGet(ctx, s.sessionKey(session), "t:"+event, "t:").Result()
+	// t:<ev> is where a session of the earlier layout keeps its touch JSON:
+	// such a session is read until its next Stamp starts it afresh, so a
+	// checkout across an upgrade keeps its attribution.
+	vals, err := s.rdb.HMGet(ctx, s.sessionKey(session), "c:"+event, "c:", "t:"+event, "t:").Result()
 	if err != nil {
 		return nil, nil, s.wrap("touches", err)
 	}
 	if event != "" {
-		if eventTouch, err = decodeTouch(vals[0]); err != nil {
+		if eventTouch, err = decodeTouchOr(vals[0], vals[2]); err != nil {
 			return nil, nil, s.wrap("touches", err)
 		}
 	}
-	if siteTouch, err = decodeTouch(vals[1]); err != nil {
+	if siteTouch, err = decodeTouchOr(vals[1], vals[3]); err != nil {
 		return nil, nil, s.wrap("touches", err)
 	}
 	return eventTouch, siteTouch, nil
 }
 
-// decodeTouch turns an HMGET value into a touch; a missing field is nil.
-func decodeTouch(v any) (*tracklink.Touch, error) {
-	b, ok := v.(string)
+// decodeTouchOr decodes the touch value v, or when there is none the
+// touch JSON old of a session of the earlier layout.
+func decodeTouchOr(v, old any) (*tracklink.Touch, error) {
+	if _, ok := v.(string); ok {
+		return decodeTouch(v)
+	}
+	body, ok := old.(string)
 	if !ok {
 		return nil, nil
 	}
 	var t tracklink.Touch
-	if err := json.Unmarshal([]byte(b), &t); err != nil {
+	if err := json.Unmarshal([]byte(body), &t); err != nil {
+		return nil, fmt.Errorf("decode stored touch of the earlier layout: %w", err)
+	}
+	return &t, nil
+}
+
+// decodeTouch turns an HMGET value (touchValue) into a touch; a missing
+// field is nil.
+func decodeTouch(v any) (*tracklink.Touch, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, nil
+	}
+	_, _, body, ok := splitTouchValue(s)
+	if !ok {
+		return nil, errors.New("decode stored touch: not a touch value")
+	}
+	var t tracklink.Touch
+	if err := json.Unmarshal([]byte(body), &t); err != nil {
 		return nil, fmt.Errorf("decode stored touch: %w", err)
 	}
 	return &t, nil
