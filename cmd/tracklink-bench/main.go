@@ -90,6 +90,9 @@ func main() {
 		storeTO   = flag.Duration("store-timeout", 500*time.Millisecond, "middleware.Config.StoreTimeout of the servers")
 		lifetime  = flag.Duration("lifetime", 2*time.Minute, "server process only: exit after this long")
 		profile   = flag.String("cpuprofile", "", "write each server process's CPU profile to DIR/MODE-ROUND.pprof (server process: to this file)")
+		sat       = flag.Bool("saturate", false, "run the saturation drill ("+saturateMode+" at full speed with -busy busy loops and a short -store-timeout) instead of the benchmark")
+		busyN     = flag.Int("busy", 2, "saturation drill: busy-loop processes beside the server")
+		minStamp  = flag.Float64("min-stamped", 0.99, "saturation drill: the fraction of landings that must be stamped")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -99,6 +102,27 @@ func main() {
 			storeTimeout: *storeTO, lifetime: *lifetime, cpuProfile: *profile})
 		if err != nil {
 			log.Fatalf("serve %s: %v", *serveMode, err)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *sat {
+		c := drillConfig{redisAddr: *redisAddr, duration: *duration, conns: *conns, busy: *busyN,
+			storeTimeout: drillStoreTimeout, minStamped: *minStamp}
+		flag.Visit(func(f *flag.Flag) {
+			if f.Name == "store-timeout" {
+				c.storeTimeout = *storeTO
+			}
+		})
+		if err := c.validate(); err != nil {
+			log.Print(err)
+			flag.Usage()
+			os.Exit(2)
+		}
+		if err := saturate(ctx, c, os.Stdout, os.Stderr); err != nil {
+			stop()
+			log.Fatal(err)
 		}
 		return
 	}
@@ -113,8 +137,6 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if cfg.profileDir != "" {
 		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
 			log.Fatal(err)
