@@ -57,6 +57,17 @@
 // killed when its round ends or the parent fails, and exits by itself when
 // the parent's pipe to it closes or its lifetime ends.
 //
+// -saturate runs the saturation drill instead: tracked-new-redis at full
+// speed for -duration with -conns connections, -busy busy-loop processes
+// beside it (the binary re-executed with -serve busy) and a StoreTimeout
+// of 5ms unless -store-timeout is given, so that stamps miss it and are
+// queued. When the load stops it waits up to 5s for the queue, closes the
+// server's middleware (POST /debug/tracklink-bench/close), counts the
+// session hashes in Redis, prints the accounting and exits non-zero if a
+// page was not answered 200, fewer than -min-stamped of the landings were
+// stamped within the 5s, the outcomes do not add up to the landings, or
+// Redis holds fewer sessions than were stamped.
+//
 // -cpuprofile DIR writes a CPU profile of each server process (warm-up and
 // recording) to DIR/MODE-ROUND.pprof, for go tool pprof.
 package main
