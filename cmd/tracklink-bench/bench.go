@@ -174,7 +174,7 @@ func (b *bench) snapshot(ctx context.Context, client *http.Client, base string, 
 	if resp.StatusCode != http.StatusOK {
 		return s, fmt.Errorf("%s: %s", debugPath, resp.Status)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&s.server); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<10)).Decode(&s.server); err != nil {
 		return s, fmt.Errorf("%s: %w", debugPath, err)
 	}
 	if s.cpuTicks, err = procCPU(pid); err != nil {
@@ -205,6 +205,87 @@ func (b *syncBuffer) String() string {
 	return strings.TrimSpace(b.buf.String())
 }
 
+// proc is a child process: a server (base is its address) or a busy loop.
+type proc struct {
+	cmd    *exec.Cmd
+	stdin  io.Closer
+	stderr *syncBuffer
+	base   string
+}
+
+// start re-executes the binary with args; with server set, it waits for
+// the "listening ADDR" line. The process exits by itself when its standard
+// input closes (stop) and is killed when ctx ends.
+func (b *bench) start(ctx context.Context, args []string, server bool) (*proc, error) {
+	cmd := exec.CommandContext(ctx, b.self, args...)
+	cmd.Env = append(os.Environ(), secretEnv+"="+b.secret)
+	cmd.WaitDelay = 2 * time.Second
+	p := &proc{cmd: cmd, stderr: &syncBuffer{}}
+	cmd.Stderr = p.stderr
+	stdin, err := cmd.StdinPipe() // closed when the parent exits: the child then stops
+	if err != nil {
+		return nil, err
+	}
+	p.stdin = stdin
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if !server {
+		go func() { _, _ = io.Copy(io.Discard, stdout) }()
+		return p, nil
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(io.LimitReader(stdout, 4096))
+		if sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
+				addr <- a
+			}
+		}
+		close(addr)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case a, ok := <-addr:
+		if ok {
+			p.base = "http://" + a
+			return p, nil
+		}
+		err = errors.New("the server process did not print its address")
+	case <-time.After(30 * time.Second):
+		err = errors.New("the server process did not start within 30s")
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	return nil, p.stop(err)
+}
+
+// stop closes the process's standard input, which stops it (a server
+// closes its middleware, draining the queue for up to closeTimeout, and
+// writes its profile); a process that has not exited soon after is
+// killed. It returns err with the process's output appended, if any.
+func (p *proc) stop(err error) error {
+	p.stdin.Close()
+	exited := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(closeTimeout + 3*time.Second):
+		_ = p.cmd.Process.Kill()
+		<-exited
+	}
+	if err != nil {
+		if s := p.stderr.String(); s != "" {
+			err = fmt.Errorf("%w\nserver output:\n%s", err, s)
+		}
+	}
+	return err
+}
+
 // round starts m's server process, loads it and returns its figures. The
 // process is killed before round returns.
 func (b *bench) round(ctx context.Context, m mode, r int) (res roundResult, err error) {
@@ -219,68 +300,16 @@ func (b *bench) round(ctx context.Context, m mode, r int) (res roundResult, err 
 	if m.redis {
 		args = append(args, "-redis", b.cfg.redisAddr, "-prefix", fmt.Sprintf("%s%s-%d:", b.prefix, m.name, r+1))
 	}
-	cmd := exec.CommandContext(ctx, b.self, args...)
-	cmd.Env = append(os.Environ(), secretEnv+"="+b.secret)
-	cmd.WaitDelay = 2 * time.Second
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe() // closed when the parent exits: the server then stops
+	p, err := b.start(ctx, args, true)
 	if err != nil {
 		return res, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return res, err
-	}
-	if err := cmd.Start(); err != nil {
-		return res, err
-	}
-	defer func() {
-		// Closing its standard input stops the server (and writes its
-		// profile); a server that has not exited soon after is killed.
-		stdin.Close()
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		select {
-		case <-exited:
-		case <-time.After(3 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if err != nil {
-			if s := stderr.String(); s != "" {
-				err = fmt.Errorf("%w\nserver output:\n%s", err, s)
-			}
-		}
-	}()
-
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(io.LimitReader(stdout, 4096))
-		if sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
-				addr <- a
-			}
-		}
-		close(addr)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	var base string
-	select {
-	case a, ok := <-addr:
-		if !ok {
-			return res, errors.New("the server process did not print its address")
-		}
-		base = "http://" + a
-	case <-time.After(30 * time.Second):
-		return res, errors.New("the server process did not start within 30s")
-	case <-ctx.Done():
-		return res, ctx.Err()
-	}
+	defer func() { err = p.stop(err) }()
+	base := p.base
 
 	debug := &http.Client{Timeout: 10 * time.Second}
 	defer debug.CloseIdleConnections()
-	l, err := startLoad(ctx, m, base, b.secret, fmt.Sprintf("%s%d", b.runID, r+1), b.cfg.conns)
+	l, err := startLoad(ctx, m, base, b.secret, fmt.Sprintf("%s%d", b.runID, r+1), b.cfg.conns, false)
 	if err != nil {
 		return res, err
 	}
@@ -295,7 +324,7 @@ func (b *bench) round(ctx context.Context, m mode, r int) (res roundResult, err 
 	case <-ctx.Done():
 		return res, ctx.Err()
 	}
-	before, err := b.snapshot(ctx, debug, base, cmd.Process.Pid)
+	before, err := b.snapshot(ctx, debug, base, p.cmd.Process.Pid)
 	if err != nil {
 		return res, err
 	}
@@ -309,7 +338,7 @@ func (b *bench) round(ctx context.Context, m mode, r int) (res roundResult, err 
 	l.stop()
 	stopped = true
 	elapsed := time.Since(start)
-	after, err := b.snapshot(ctx, debug, base, cmd.Process.Pid)
+	after, err := b.snapshot(ctx, debug, base, p.cmd.Process.Pid)
 	if err != nil {
 		return res, err
 	}

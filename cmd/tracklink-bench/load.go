@@ -16,6 +16,7 @@ import (
 type connStats struct {
 	lat      []time.Duration
 	failed   int // transport errors and unexpected status codes
+	non200   int // answers with a status other than 200 (counted in failed too)
 	noCookie int // a new visitor's answer without a session cookie
 	cookie   int // an untracked page's answer with a cookie
 	lastErr  string
@@ -123,6 +124,7 @@ func (w *worker) do(ctx context.Context, st *connStats, record bool) {
 	st.lat = append(st.lat, d)
 	if resp.StatusCode != http.StatusOK {
 		st.failed++
+		st.non200++
 		st.lastErr = resp.Status
 	}
 	hasCookie := len(resp.Header.Values("Set-Cookie")) > 0
@@ -144,8 +146,11 @@ type load struct {
 	workers []*worker
 }
 
-func startLoad(ctx context.Context, m mode, base, secret, runID string, conns int) (*load, error) {
+// startLoad starts the workers; with record set every answer is recorded
+// from the first.
+func startLoad(ctx context.Context, m mode, base, secret, runID string, conns int, record bool) (*load, error) {
 	l := &load{stats: make([]connStats, conns)}
+	l.record.Store(record)
 	errs := make(chan error, conns)
 	var ready sync.WaitGroup
 	for i := range conns {

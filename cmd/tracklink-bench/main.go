@@ -57,6 +57,17 @@
 // killed when its round ends or the parent fails, and exits by itself when
 // the parent's pipe to it closes or its lifetime ends.
 //
+// -saturate runs the saturation drill instead: tracked-new-redis at full
+// speed for -duration with -conns connections, -busy busy-loop processes
+// beside it (the binary re-executed with -serve busy) and a StoreTimeout
+// of 5ms unless -store-timeout is given, so that stamps miss it and are
+// queued. When the load stops it waits up to 5s for the queue, closes the
+// server's middleware (POST /debug/tracklink-bench/close), counts the
+// session hashes in Redis, prints the accounting and exits non-zero if a
+// page was not answered 200, fewer than -min-stamped of the landings were
+// stamped within the 5s, the outcomes do not add up to the landings, or
+// Redis holds fewer sessions than were stamped.
+//
 // -cpuprofile DIR writes a CPU profile of each server process (warm-up and
 // recording) to DIR/MODE-ROUND.pprof, for go tool pprof.
 package main
@@ -90,6 +101,9 @@ func main() {
 		storeTO   = flag.Duration("store-timeout", 500*time.Millisecond, "middleware.Config.StoreTimeout of the servers")
 		lifetime  = flag.Duration("lifetime", 2*time.Minute, "server process only: exit after this long")
 		profile   = flag.String("cpuprofile", "", "write each server process's CPU profile to DIR/MODE-ROUND.pprof (server process: to this file)")
+		sat       = flag.Bool("saturate", false, "run the saturation drill ("+saturateMode+" at full speed with -busy busy loops and a short -store-timeout) instead of the benchmark")
+		busyN     = flag.Int("busy", 2, "saturation drill: busy-loop processes beside the server")
+		minStamp  = flag.Float64("min-stamped", 0.99, "saturation drill: the fraction of landings that must be stamped")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -99,6 +113,27 @@ func main() {
 			storeTimeout: *storeTO, lifetime: *lifetime, cpuProfile: *profile})
 		if err != nil {
 			log.Fatalf("serve %s: %v", *serveMode, err)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *sat {
+		c := drillConfig{redisAddr: *redisAddr, duration: *duration, conns: *conns, busy: *busyN,
+			storeTimeout: drillStoreTimeout, minStamped: *minStamp}
+		flag.Visit(func(f *flag.Flag) {
+			if f.Name == "store-timeout" {
+				c.storeTimeout = *storeTO
+			}
+		})
+		if err := c.validate(); err != nil {
+			log.Print(err)
+			flag.Usage()
+			os.Exit(2)
+		}
+		if err := saturate(ctx, c, os.Stdout, os.Stderr); err != nil {
+			stop()
+			log.Fatal(err)
 		}
 		return
 	}
@@ -113,8 +148,6 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if cfg.profileDir != "" {
 		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
 			log.Fatal(err)

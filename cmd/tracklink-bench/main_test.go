@@ -67,3 +67,39 @@ func TestBenchEndToEnd(t *testing.T) {
 		t.Errorf("the run's keys were not deleted:\n%s", stderr.String())
 	}
 }
+
+// TestSaturationDrill runs a tiny saturation drill of the real binary and
+// checks that every page was answered 200 and every landing is accounted
+// for; the share stamped in time depends on the machine and is not checked
+// (-min-stamped 0).
+func TestSaturationDrill(t *testing.T) {
+	rdb, _ := redistest.Client(t) // skips without Redis unless CI is set
+	addr := rdb.Options().Addr
+	bin := cmdtest.Build(t, ".")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-saturate", "-redis", addr, "-busy", "1",
+		"-duration", "300ms", "-conns", "4", "-min-stamped", "0")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		t.Fatalf("the drill did not stop by itself: %v\nstderr:\n%s", ctx.Err(), stderr.String())
+	}
+	t.Logf("stdout:\n%s\nstderr:\n%s", out, stderr.String())
+	if err != nil {
+		t.Fatalf("tracklink-bench -saturate: %v", err)
+	}
+	for _, want := range []string{"check ok   every page answered 200", "check ok   accounting: "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q in the output", want)
+		}
+	}
+	if !strings.Contains(string(out), "| landings (server) |") {
+		t.Errorf("no table in the output")
+	}
+	if !strings.Contains(stderr.String(), "deleted ") {
+		t.Errorf("the run's keys were not deleted:\n%s", stderr.String())
+	}
+}

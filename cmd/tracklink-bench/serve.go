@@ -27,8 +27,13 @@ import (
 
 // debugPath answers the server's counters (debugStats as JSON); it is
 // served beside the app, outside the middleware, and not counted as a
-// request.
-const debugPath = "/debug/tracklink-bench"
+// request. debugClosePath (a POST) closes the middleware, draining its
+// queue for up to closeTimeout, and answers the final counters.
+const (
+	debugPath      = "/debug/tracklink-bench"
+	debugClosePath = debugPath + "/close"
+	closeTimeout   = 5 * time.Second
+)
 
 // secretEnv hands the Standard Webhooks secret to the server process.
 const secretEnv = "TRACKLINK_BENCH_WEBHOOK_SECRET"
@@ -52,6 +57,10 @@ type debugStats struct {
 	Mallocs  uint64 `json:"mallocs"`  // runtime.MemStats.Mallocs
 	Trips    int64  `json:"trips"`    // Redis round trips: commands sent alone and pipelines
 	Absorbed int64  `json:"absorbed"` // store errors the middleware absorbed (page served untracked)
+	// Tracklink is the middleware's Stats; nil in the modes without it.
+	Tracklink *middleware.Stats `json:"tracklink,omitempty"`
+	// CloseError is what Middleware.Close returned (debugClosePath only).
+	CloseError string `json:"close_error,omitempty"`
 }
 
 // serverCounters are what the debug endpoint reports.
@@ -96,6 +105,9 @@ type serveConfig struct {
 // 127.0.0.1:0, prints "listening ADDR" and serves until its standard input
 // closes (the parent went away), its lifetime ends, or it is killed.
 func serve(c serveConfig) error {
+	if c.mode == busyMode {
+		return busy(c.lifetime)
+	}
 	m, ok := modeByName(c.mode)
 	if !ok {
 		return fmt.Errorf("unknown mode %q", c.mode)
@@ -118,18 +130,50 @@ func serve(c serveConfig) error {
 		}
 		rdb.AddHook(tripHook{&ctr.trips})
 	}
-	app, err := buildApp(m, rdb, c, &ctr)
+	app, mw, err := buildApp(m, rdb, c, &ctr)
 	if err != nil {
 		return err
 	}
+	stats := func() debugStats {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		d := debugStats{Served: ctr.served.Load(), Mallocs: ms.Mallocs, Trips: ctr.trips.Load(), Absorbed: ctr.absorbed.Load()}
+		if mw != nil {
+			s := mw.Stats()
+			d.Tracklink = &s
+		}
+		return d
+	}
+	// closeMW closes the middleware (once it is closed, a later Close
+	// returns at once) and returns the final counters.
+	closeMW := func() debugStats {
+		var cerr error
+		if mw != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+			cerr = mw.Close(ctx)
+			cancel()
+		}
+		d := stats()
+		if cerr != nil {
+			d.CloseError = cerr.Error()
+		}
+		return d
+	}
+	if mw != nil {
+		defer func() {
+			d, _ := json.Marshal(closeMW())
+			fmt.Fprintf(os.Stderr, "final stats: %s\n", d)
+		}()
+	}
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == debugPath {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
+		switch {
+		case r.URL.Path == debugPath:
 			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(debugStats{
-				Served: ctr.served.Load(), Mallocs: ms.Mallocs, Trips: ctr.trips.Load(), Absorbed: ctr.absorbed.Load(),
-			})
+			_ = json.NewEncoder(w).Encode(stats())
+			return
+		case r.URL.Path == debugClosePath && r.Method == http.MethodPost:
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(closeMW())
 			return
 		}
 		ctr.served.Add(1)
@@ -176,17 +220,19 @@ func serve(c serveConfig) error {
 	}
 }
 
-func buildApp(m mode, rdb *redis.Client, c serveConfig, ctr *serverCounters) (http.Handler, error) {
+// buildApp returns the mode's handler and its middleware (nil in the
+// modes without one).
+func buildApp(m mode, rdb *redis.Client, c serveConfig, ctr *serverCounters) (http.Handler, *middleware.Middleware, error) {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = io.WriteString(w, pageBody)
 	})
 	switch m.kind {
 	case kindBare:
-		return page, nil
+		return page, nil, nil
 	case kindNaive:
 		store := &naiveStore{rdb: rdb, prefix: c.prefix + "naive:", codecs: securecookie.CodecsFromPairs(sessionKey), ttl: 24 * time.Hour}
-		return naiveMiddleware(store, page), nil
+		return naiveMiddleware(store, page), nil, nil
 	}
 
 	var store tracklink.SessionStore
@@ -197,7 +243,7 @@ func buildApp(m mode, rdb *redis.Client, c serveConfig, ctr *serverCounters) (ht
 		// (the local Redis runs with appendonly off).
 		s, err := redisstore.New(context.Background(), rdb, redisstore.Options{Prefix: c.prefix, AllowUnsafeServer: true})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		store, ledger = s, s
 	default:
@@ -213,22 +259,22 @@ func buildApp(m mode, rdb *redis.Client, c serveConfig, ctr *serverCounters) (ht
 		Hooks:        tracklink.Hooks{OnError: func(context.Context, error) { ctr.absorbed.Add(1) }},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	site := http.NewServeMux()
 	site.Handle("GET /", page)
 	if m.kind == kindWebhook {
 		secret := os.Getenv(secretEnv)
 		if secret == "" {
-			return nil, errors.New(secretEnv + " is not set")
+			return nil, nil, errors.New(secretEnv + " is not set")
 		}
 		provider, err := webhook.NewStandardWebhooks(secret)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		wh, err := webhook.NewHandler(webhook.Config{Store: ledger, Provider: provider})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// The load generator lands once per connection and needs the
 		// session id its orders refer to (what a checkout hands the
@@ -241,5 +287,5 @@ func buildApp(m mode, rdb *redis.Client, c serveConfig, ctr *serverCounters) (ht
 		})
 		site.Handle("POST /webhooks/orders", wh)
 	}
-	return mw.Handler(site), nil
+	return mw.Handler(site), mw, nil
 }
