@@ -88,20 +88,19 @@ func (c drillConfig) validate() error {
 // drillResult is what the drill read from the client, the server process
 // and Redis.
 type drillResult struct {
-	sent, ok      int // requests sent and answered 200 (the client's counts)
-	lastFailed    string
-	settled       middleware.Stats // once the queue was empty, or drillSettle after the load stopped
-	settledAfter  time.Duration
-	final         middleware.Stats // after Close
-	closeError    string
-	sessions      int64 // session hashes under the run's prefix
-	loadBefore    string
-	loadAfter     string
-	busy, conns   int
-	duration      time.Duration
-	storeTimeout  time.Duration
-	minStamped    float64
-	checksFailing int
+	sent, ok     int // requests sent and answered 200 (the client's counts)
+	lastFailed   string
+	settled      middleware.Stats // once the queue was empty, or drillSettle after the load stopped
+	settledAfter time.Duration
+	final        middleware.Stats // after Close
+	closeError   string
+	sessions     int64 // session hashes under the run's prefix
+	loadBefore   string
+	loadAfter    string
+	busy, conns  int
+	duration     time.Duration
+	storeTimeout time.Duration
+	minStamped   float64
 }
 
 // saturate runs the saturation drill: saturateMode at full speed with a
