@@ -69,6 +69,13 @@ type Refund struct {
 	Tickets int `json:"tickets,omitempty"`
 	// At is when the refund happened; a ledger uses its clock when zero.
 	At time.Time `json:"at,omitzero"`
+	// Cumulative says Amount is the total refunded on the order so far
+	// (what a provider reports without naming the refunds, e.g. Stripe's
+	// amount_refunded), not this refund's own: the ledger takes off the
+	// part the order has not had yet (ApplyRefund), under the same lock as
+	// the rest of the refund, so that concurrent or out-of-order
+	// deliveries of two totals take off the larger one, once.
+	Cumulative bool `json:"cumulative,omitempty"`
 }
 
 // Check reports whether r may be applied: an order id as
@@ -170,6 +177,14 @@ func (a Attribution) NetRevenue() int64 { return a.Revenue - a.RefundedAmount() 
 // refunded at r.At, as FullRefund makes it. It returns the attribution
 // after r, the entry to store and what to take off the figures.
 func (a Attribution) ApplyRefund(r Refund) (Attribution, RefundEntry, RefundDelta) {
+	if r.Cumulative {
+		r.Amount = max(r.Amount-a.RefundedAmount(), 0)
+		if r.Amount == 0 && r.Tickets == 0 {
+			// an earlier total (or refunds under their own ids) took it
+			// off already: recorded, nothing taken off
+			return a, RefundEntry{ID: r.RefundID, At: r.At}, RefundDelta{}
+		}
+	}
 	lt, lr := a.RefundLeft()
 	t, rev := min(r.Tickets, lt), min(r.Amount, lr)
 	e := RefundEntry{ID: r.RefundID, Revenue: rev, Tickets: t, At: r.At}

@@ -208,6 +208,7 @@ var (
 		{"PartialRefund/Once", testPartialRefund},
 		{"PartialRefund/Duplicate", testPartialRefundDuplicate},
 		{"PartialRefund/ConcurrentIDs", testPartialRefundConcurrentIDs},
+		{"PartialRefund/Cumulative", testPartialRefundCumulative},
 		{"PartialRefund/Clamped", testPartialRefundClamped},
 		{"PartialRefund/ThenFull", testPartialThenFull},
 		{"PartialRefund/Unknown", testPartialRefundUnknown},

@@ -299,3 +299,42 @@ func testPartialRefundCap(t *testing.T, h *env) {
 	}
 	wantTraffic(t, h, "ev", "", "")
 }
+
+// testPartialRefundCumulative: totals refunded so far (Refund.Cumulative)
+// take off the part the order has not had, in any order of arrival and at
+// once: two totals leave the larger refunded, never their sum.
+func testPartialRefundCumulative(t *testing.T, h *env) {
+	total := func(id string, amount int64) tracklink.Refund {
+		return tracklink.Refund{OrderID: id, RefundID: fmt.Sprintf("total:%d", amount), Amount: amount, At: base, Cumulative: true}
+	}
+	savePromoter(t, h, tracklink.Promoter{Code: "cy", Name: "Cy"})
+	// in order, then out of order
+	record(t, h, order("ord-1", "ev", promoterTouch("cy", "ev", base), 3, 0, 9000, "EUR", base))
+	partialRefund(t, h, total("ord-1", 1000))
+	rr := partialRefund(t, h, total("ord-1", 1500))
+	if rr.Refund.Revenue != 500 {
+		t.Errorf("second total took off %d, want 500", rr.Refund.Revenue)
+	}
+	record(t, h, order("ord-2", "ev", promoterTouch("cy", "ev", base), 3, 0, 9000, "EUR", base))
+	partialRefund(t, h, total("ord-2", 1500))
+	if rr := partialRefund(t, h, total("ord-2", 1000)); rr.Refund.Revenue != 0 {
+		t.Errorf("an earlier total after a later one took off %d, want 0", rr.Refund.Revenue)
+	}
+	// at once
+	record(t, h, order("ord-3", "ev", promoterTouch("cy", "ev", base), 3, 0, 9000, "EUR", base))
+	var wg sync.WaitGroup
+	for _, amount := range []int64{1000, 1500, 1200} {
+		wg.Go(func() {
+			if _, err := h.Ledger.PartialRefund(t.Context(), total("ord-3", amount)); err != nil {
+				t.Errorf("PartialRefund total %d: %v", amount, err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range []string{"ord-1", "ord-2", "ord-3"} {
+		a, _, _ := h.Ledger.Attribution(t.Context(), id)
+		wantRefunded(t, id, a, 1500, 0, false)
+	}
+	want := counts(0, 3, 9, 0, "EUR", 27000-3*1500)
+	wantTraffic(t, h, "ev", "", "", src{"promoter|cy", want})
+}

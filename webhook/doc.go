@@ -126,8 +126,10 @@
 //     refunds.data (latest created), its id and amount. When the charge
 //     does not embed its refunds (newer API versions), the refund id is
 //     derived from the cumulative amount, "amount_refunded:<amount>", the
-//     same on every delivery of that refund, and the handler refunds
-//     amount_refunded less what the order already had refunded.
+//     same on every delivery of that refund, and the refund is a total
+//     (tracklink.Refund.Cumulative): the ledger refunds amount_refunded
+//     less what the order already had refunded, atomically with the rest
+//     of the refund.
 //   - Every other event type is answered 200 and ignored.
 //
 // The same Stripe account may sell things tracklink never saw: their

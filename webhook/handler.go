@@ -372,24 +372,6 @@ func (h *Handler) refunded(w http.ResponseWriter, r *http.Request, log *slog.Log
 func (h *Handler) partialRefunded(w http.ResponseWriter, r *http.Request, log *slog.Logger, ev Event) {
 	log = log.With("order_id", ev.OrderID, "refund_id", ev.Refund.RefundID)
 	ref := ev.Refund
-	if ev.RefundCumulative {
-		// Amount is the total refunded so far: refund what the order has not had
-		sctx, cancel := h.storeCtx(r.Context())
-		a, ok, err := h.cfg.Store.Attribution(sctx, ev.OrderID)
-		cancel()
-		if err != nil {
-			h.storeFailed(w, r, log, "attribution", err)
-			return
-		}
-		if ok {
-			ref.Amount -= a.RefundedAmount()
-			if ref.Amount <= 0 {
-				log.DebugContext(r.Context(), "webhook: cumulative refund already counted")
-				writeJSON(w, http.StatusOK, result{OrderID: ev.OrderID, Status: statusDuplicate})
-				return
-			}
-		}
-	}
 	sctx, cancel := h.storeCtx(r.Context())
 	rec, err := h.cfg.Store.PartialRefund(sctx, ref)
 	cancel()

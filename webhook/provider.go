@@ -70,12 +70,11 @@ type Event struct {
 	// for most ignored events.
 	OrderID string
 	// Refund is the refund of an EventPartialRefund (its OrderID is
-	// OrderID; it passed tracklink.Refund.Check). When RefundCumulative is
-	// set, its Amount is the total refunded so far on the order (a Stripe
-	// charge without its refunds list): the handler refunds the part the
+	// OrderID; it passed tracklink.Refund.Check). With Refund.Cumulative
+	// its Amount is the total refunded so far on the order (a Stripe
+	// charge without its refunds list): the ledger refunds the part the
 	// order has not been refunded yet.
-	Refund           tracklink.Refund
-	RefundCumulative bool
+	Refund tracklink.Refund
 	// At is when the provider says the event happened: the order's time, or
 	// the refund's.
 	At time.Time

@@ -524,7 +524,7 @@ func stripeRefund(ev Event, raw json.RawMessage) (Event, error) {
 	} else {
 		r.RefundID = stripeCumulativePrefix + strconv.FormatInt(c.AmountRefunded, 10)
 		r.Amount = c.AmountRefunded
-		ev.RefundCumulative = true
+		r.Cumulative = true
 	}
 	if err := r.Check(); err != nil {
 		return Event{}, badPayload("data.object: refund: %v", err)

@@ -252,9 +252,9 @@ func TestParseStripeBody(t *testing.T) {
 			}},
 		{name: "partial refund without the refunds list", body: string(stripeChargeBody("evt_3", "ch_1", "pi_1", false)), kind: EventPartialRefund,
 			check: func(t *testing.T, ev Event) {
-				want := tracklink.Refund{OrderID: "pi_1", RefundID: "amount_refunded:1000", Amount: 1000, At: t0}
-				if ev.Refund != want || !ev.RefundCumulative {
-					t.Errorf("refund %+v cumulative %v, want %+v, true", ev.Refund, ev.RefundCumulative, want)
+				want := tracklink.Refund{OrderID: "pi_1", RefundID: "amount_refunded:1000", Amount: 1000, At: t0, Cumulative: true}
+				if ev.Refund != want {
+					t.Errorf("refund %+v cumulative %v, want %+v, true", ev.Refund, ev.Refund.Cumulative, want)
 				}
 			}},
 		{name: "partial refund with the refunds list", body: string(stripeEventBody("evt_5", StripeChargeRefunded, t0.Unix(), map[string]any{
@@ -265,8 +265,8 @@ func TestParseStripeBody(t *testing.T) {
 			}}})), kind: EventPartialRefund,
 			check: func(t *testing.T, ev Event) {
 				want := tracklink.Refund{OrderID: "pi_1", RefundID: "re_new", Amount: 500, At: t0.Add(-10 * time.Second)}
-				if !ev.Refund.At.Equal(want.At) || ev.Refund.RefundID != want.RefundID || ev.Refund.Amount != want.Amount || ev.RefundCumulative {
-					t.Errorf("refund %+v cumulative %v, want %+v", ev.Refund, ev.RefundCumulative, want)
+				if !ev.Refund.At.Equal(want.At) || ev.Refund.RefundID != want.RefundID || ev.Refund.Amount != want.Amount || ev.Refund.Cumulative {
+					t.Errorf("refund %+v cumulative %v, want %+v", ev.Refund, ev.Refund.Cumulative, want)
 				}
 			}},
 		{name: "refund of nothing", body: strings.Replace(string(stripeChargeBody("evt_3", "ch_1", "pi_1", false)), `"amount_refunded":1000`, `"amount_refunded":0`, 1), kind: EventIgnored},

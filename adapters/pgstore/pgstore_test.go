@@ -218,6 +218,15 @@ func TestRecommendedConfig(t *testing.T) {
 // statement_timeout fails with an error instead of hanging.
 func TestStatementTimeout(t *testing.T) {
 	schema := pgtest.Schema(t)
+	// the schema is migrated without the timeout (a loaded machine may
+	// take longer than it for a migration), then the store under test
+	// runs on a pool whose every statement has it
+	migrated, err := pgxpool.NewWithConfig(t.Context(), pgtest.Config(t, schema, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(migrated.Close)
+	openStore(t, migrated, schema, pgstore.Options{})
 	cfg := pgtest.Config(t, schema, 4)
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "200"
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
@@ -225,7 +234,11 @@ func TestStatementTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	s := openStore(t, pool, schema, pgstore.Options{})
+	s, err := pgstore.New(t.Context(), pool, pgstore.Options{Schema: schema})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(s.Close)
 	// hold the order's lock from another connection
 	conn, err := pool.Acquire(t.Context())
 	if err != nil {
