@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -90,5 +91,39 @@ func TestStripeCumulativeRefundHookRetried(t *testing.T) {
 	a, _, _ := s.Attribution(t.Context(), "pi_1")
 	if a.RefundedRevenue != 1000 {
 		t.Errorf("refunded %d, want 1000 once", a.RefundedRevenue)
+	}
+}
+
+// refusingPromoStore's promo code lookup refuses every code as invalid.
+type refusingPromoStore struct{ testStore }
+
+func (refusingPromoStore) PromoterByPromoCode(context.Context, string) (string, bool, error) {
+	return "", false, fmt.Errorf("%w: promo code refused", tracklink.ErrInvalid)
+}
+
+// A promo code the store refuses to look up is ignored and reported: the
+// order still records (customer input never fails an order).
+func TestPromoCodeRefusedStillRecords(t *testing.T) {
+	s := newMemstore(t)
+	var reported atomic.Int32
+	h, err := NewHandler(Config{Store: refusingPromoStore{s}, Provider: MustStandardWebhooks(stdSecretA), Now: clockAt(t0),
+		Hooks: tracklink.Hooks{OnError: func(_ context.Context, err error) {
+			if errors.Is(err, tracklink.ErrIgnoredInput) {
+				reported.Add(1)
+			}
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := marshalBody(TypeOrderCompleted, orderData{OrderID: "ord-promo", Event: "summer-fest", Currency: "EUR", PromoCode: "ANA10",
+		Lines: []tracklink.Line{{Kind: tracklink.LinePrimary, TicketType: "GA", Quantity: 1, UnitAmount: 2500}}})
+	if w := serve(h, stdRequest(stdSecretA, t0, body)); w.Code != 200 {
+		t.Fatalf("order with a refused promo code: %d %s", w.Code, w.Body.String())
+	}
+	if _, ok, err := s.Attribution(t.Context(), "ord-promo"); err != nil || !ok {
+		t.Fatalf("order not recorded: %v %v", ok, err)
+	}
+	if reported.Load() == 0 {
+		t.Error("the refused promo code was not reported")
 	}
 }

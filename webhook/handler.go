@@ -294,6 +294,12 @@ func (h *Handler) completed(w http.ResponseWriter, r *http.Request, log *slog.Lo
 		sctx, cancel := h.storeCtx(ctx)
 		owner, ok, err := h.promo.PromoterByPromoCode(sctx, o.PromoCode)
 		cancel()
+		if errors.Is(err, tracklink.ErrInvalid) {
+			// customer input never fails an order: a code the store
+			// refuses to look up is ignored, as one nobody owns
+			h.report(ctx, fmt.Errorf("%w: order %s: promo code: %w", tracklink.ErrIgnoredInput, o.ID, err))
+			ok, err = false, nil
+		}
 		if err != nil {
 			h.storeFailed(w, r, log, "promo code", err)
 			return
