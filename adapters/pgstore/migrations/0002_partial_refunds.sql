@@ -81,6 +81,18 @@ begin
 end;
 $$;
 
+-- apply_order (version 1) is now apply_delta of the order's whole
+-- figures, so that one body applies every change to the buckets.
+create or replace function tracklink.apply_order(p_org text, p_event text, p_day date, p_key text, p_promoter text,
+    p_cur text, p_tickets integer, p_excluded integer, p_revenue bigint, p_sign integer, p_shard smallint)
+returns void language plpgsql as $$
+begin
+    perform tracklink.apply_delta(p_org, p_event, p_day, p_key, p_promoter, p_cur,
+        case when p_tickets = 0 then 0 else p_sign end, p_sign * p_tickets, p_sign * p_excluded,
+        case when p_tickets = 0 then 0 else p_sign * p_revenue end, p_shard);
+end;
+$$;
+
 -- A full refund reverses only what partial refunds left: the store
 -- computes it (tracklink.Attribution.FullRefund) and calls take_refund.
 drop function tracklink.refund_order(text, text, timestamptz, text, interval, text, text);
