@@ -85,23 +85,28 @@ local function runPlan(plan)
     redis.call('HINCRBY', p[1], p[2], p[3])
   end
 end
--- planOrder plans an order's figures (sign 1) or their reversal (-1):
--- the event's day and all-time hashes (field prefix k|), and for a
--- promoter its totals, per-event (prefix e|) and daily hashes and the
--- sums of its groups. pk is {all, ev, day} or nil; groups a list of
--- {sum, rank, act} keys.
-local function planOrder(sign, evd, eva, e, k, pk, groups, t, x, r, c)
-  local plan = {}
-  bump(plan, evd, k .. '|', sign, t, x, r, c)
-  bump(plan, eva, k .. '|', sign, t, x, r, c)
+-- eachBucket calls f(hash, field prefix) for every bucket an order counts
+-- in: its event's day and all-time hashes under its key k and, for a
+-- promoter (pk {all, ev, day}, nil for none), the promoter's totals,
+-- per-event (prefix e|) and daily hashes and its groups' sums.
+local function eachBucket(evd, eva, e, k, pk, groups, f)
+  f(evd, k .. '|')
+  f(eva, k .. '|')
   if pk then
-    bump(plan, pk[1], '', sign, t, x, r, c)
-    bump(plan, pk[2], e .. '|', sign, t, x, r, c)
-    bump(plan, pk[3], '', sign, t, x, r, c)
+    f(pk[1], '')
+    f(pk[2], e .. '|')
+    f(pk[3], '')
     for _, g in ipairs(groups) do
-      bump(plan, g[1], '', sign, t, x, r, c)
+      f(g[1], '')
     end
   end
+end
+-- planOrder plans an order's figures (sign 1) or their reversal (-1) on
+-- every bucket it counts in (eachBucket). pk is {all, ev, day} or nil;
+-- groups a list of {sum, rank, act} keys.
+local function planOrder(sign, evd, eva, e, k, pk, groups, t, x, r, c)
+  local plan = {}
+  eachBucket(evd, eva, e, k, pk, groups, function(h, pre) bump(plan, h, pre, sign, t, x, r, c) end)
   return plan
 end
 -- rerank moves the promoter in its groups' rankings after its totals
@@ -354,16 +359,7 @@ end
 if not isInt(nr) then return redis.error_reply('ERR refund: stored refund count is not an integer') end
 local ob, ot, ox, orv, c = ARGV[15], ARGV[16], ARGV[17], ARGV[18], f[7]
 local plan = {}
-take(plan, KEYS[3], k .. '|', ob, ot, ox, orv, c)
-take(plan, KEYS[4], k .. '|', ob, ot, ox, orv, c)
-if pk then
-  take(plan, pk[1], '', ob, ot, ox, orv, c)
-  take(plan, pk[2], e .. '|', ob, ot, ox, orv, c)
-  take(plan, pk[3], '', ob, ot, ox, orv, c)
-  for _, g in ipairs(groups) do
-    take(plan, g[1], '', ob, ot, ox, orv, c)
-  end
-end
+eachBucket(KEYS[3], KEYS[4], e, k, pk, groups, function(h, pre) take(plan, h, pre, ob, ot, ox, orv, c) end)
 local err = checkPlan(plan)
 if err then return redis.error_reply('ERR refund: ' .. err) end
 -- nothing was written above this line (but a full refund's tombstone)
